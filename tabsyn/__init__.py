@@ -1,0 +1,9 @@
+"""tabsyn: synthetic tables by latent diffusion (TabSyn), and an image DDPM.
+
+Public names: TabSynthesizer, ImageDDPM, evaluate, load.
+"""
+
+from tabsyn._version import __version__
+from tabsyn.persistence import load
+
+__all__ = ["__version__", "load"]

@@ -1,0 +1,177 @@
+"""One training loop for every network in tabsyn (VAE, latent denoiser, U-Net).
+
+The loop owns what is the same everywhere: the optimiser step, gradient
+clipping, learning-rate warm-up, EMA weights, validation with early stopping
+and best-weights restore, a time budget, a tqdm bar with the current loss, a
+loss history, and a clear error when the loss stops being finite. What differs
+between models comes in as callables: the batches of an epoch, the loss of a
+batch, the validation metrics, and an end-of-epoch hook.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import torch
+from tqdm.auto import tqdm
+
+
+class TrainingDivergedError(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+class EMA:
+    """Exponential moving average of a model's parameters (buffers are copied)."""
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"ema decay must be in (0, 1); got {decay}")
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        for ema_p, p in zip(self.model.parameters(), model.parameters()):
+            ema_p.lerp_(p.detach(), 1.0 - self.decay)
+        for ema_b, b in zip(self.model.buffers(), model.buffers()):
+            ema_b.copy_(b)
+
+
+@dataclass
+class TrainConfig:
+    max_epochs: int                 # upper bound on passes over the data
+    lr: float = 1e-3                # Adam learning rate
+    weight_decay: float = 0.0
+    patience: int | None = None     # evaluations without improvement before stopping
+    min_delta: float = 0.0          # improvement smaller than this does not count
+    max_seconds: float | None = None  # wall-clock budget for this loop
+    grad_clip: float | None = None  # max global gradient norm
+    warmup_steps: int = 0           # linear learning-rate warm-up, in optimiser steps
+    ema_decay: float | None = None  # keep EMA weights (used for validation and kept at the end)
+    eval_every: int = 1             # validate every this many epochs
+
+
+@dataclass
+class History:
+    """Per-epoch records ({"epoch", "train_loss", "seconds", plus validation metrics})."""
+
+    records: list[dict] = field(default_factory=list)
+    best_epoch: int | None = None
+    best_value: float | None = None
+    stop_reason: str = ""
+
+    def column(self, key: str) -> list[float]:
+        return [r[key] for r in self.records if key in r]
+
+    def to_dict(self) -> dict:
+        return {
+            "records": [dict(r) for r in self.records],
+            "best_epoch": self.best_epoch,
+            "best_value": self.best_value,
+            "stop_reason": self.stop_reason,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "History":
+        return cls(list(d["records"]), d["best_epoch"], d["best_value"], d["stop_reason"])
+
+
+def train(
+    model: torch.nn.Module,
+    *,
+    config: TrainConfig,
+    batches: Callable[[], Iterable],
+    loss_fn: Callable[[object], torch.Tensor],
+    validate: Callable[[torch.nn.Module], dict[str, float]] | None = None,
+    monitor: str = "val_loss",
+    on_epoch_end: Callable[[int, dict], None] | None = None,
+    desc: str = "train",
+    verbose: bool = True,
+) -> tuple[History, EMA | None]:
+    """Train ``model`` in place and return its history (and the EMA, if asked for).
+
+    ``batches()`` yields one epoch of batches; ``loss_fn(batch)`` returns the
+    scalar loss to minimise. When ``validate`` is given it is called with the
+    model being judged (the EMA copy when there is one) every ``eval_every``
+    epochs and must return a dict holding ``monitor``; the weights with the
+    lowest ``monitor`` are restored at the end, into ``model`` (and into the EMA).
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = None
+    if config.warmup_steps > 0:
+        warm = config.warmup_steps
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: min(1.0, (step + 1) / warm)
+        )
+    ema = EMA(model, config.ema_decay) if config.ema_decay else None
+    history = History()
+    best_state: dict | None = None
+    bad_evals = 0
+    start = time.perf_counter()
+    bar = tqdm(range(config.max_epochs), desc=desc, disable=not verbose, leave=False, dynamic_ncols=True)
+    for epoch in bar:
+        model.train()
+        total, count = 0.0, 0
+        for batch in batches():
+            loss = loss_fn(batch)
+            if not torch.isfinite(loss):
+                bar.close()
+                raise TrainingDivergedError(
+                    f"{desc}: the training loss became {loss.item()} at epoch {epoch}; "
+                    f"lower the learning rate or check the data for extreme values"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            if ema is not None:
+                ema.update(model)
+            total += loss.item()
+            count += 1
+        record = {"epoch": epoch, "train_loss": total / max(count, 1)}
+        judged = ema.model if ema is not None else model
+        if validate is not None and (epoch + 1) % config.eval_every == 0:
+            judged.eval()
+            with torch.no_grad():
+                record.update(validate(judged))
+            value = record[monitor]
+            if history.best_value is None or value < history.best_value - config.min_delta:
+                history.best_value, history.best_epoch = float(value), epoch
+                best_state = {k: v.detach().clone() for k, v in judged.state_dict().items()}
+                bad_evals = 0
+            else:
+                bad_evals += 1
+        record["seconds"] = time.perf_counter() - start
+        history.records.append(record)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, record)
+        bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k not in ("epoch", "seconds")})
+        if config.patience is not None and bad_evals >= config.patience:
+            history.stop_reason = f"no improvement in {monitor} for {config.patience} evaluations"
+            break
+        if config.max_seconds is not None and record["seconds"] >= config.max_seconds:
+            history.stop_reason = f"time budget of {config.max_seconds:g} s reached"
+            break
+    else:
+        history.stop_reason = f"max_epochs={config.max_epochs} reached"
+    bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+        if ema is not None:
+            ema.model.load_state_dict(best_state)
+    elif validate is None and ema is not None:
+        model.load_state_dict(ema.model.state_dict())
+    model.eval()
+    if history.best_value is not None and not math.isfinite(history.best_value):
+        raise TrainingDivergedError(f"{desc}: the validation {monitor} is not finite")
+    return history, ema
