@@ -1,0 +1,46 @@
+"""The bare MLP denoiser of TabSyn's latent diffusion (no sigma scaling inside)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class SinusoidalEmbedding(nn.Module):
+    """Noise level -> [cos(c w_k), sin(c w_k)], frequencies spaced geometrically."""
+
+    def __init__(self, dim: int, max_positions: int = 10000):
+        super().__init__()
+        half = dim // 2
+        freqs = torch.exp(-math.log(max_positions) * torch.arange(half, dtype=torch.float32) / half)
+        self.register_buffer("freqs", freqs, persistent=False)
+
+    def forward(self, c: torch.Tensor) -> torch.Tensor:
+        angles = c.reshape(-1, 1).to(self.freqs.dtype) * self.freqs
+        return torch.cat([angles.cos(), angles.sin()], dim=1)
+
+
+class MLPDenoiser(nn.Module):
+    """F(x, c_noise): project x, add the embedded noise level, then an MLP.
+
+    Layer widths: d_in -> width, then width -> 2 width -> 2 width -> width -> d_in,
+    SiLU between (TabSyn's MLPDiffusion, with ``width`` its dim_t).
+    """
+
+    def __init__(self, d_in: int, width: int = 1024):
+        super().__init__()
+        self.proj = nn.Linear(d_in, width)
+        self.noise_embed = SinusoidalEmbedding(width)
+        self.time_mlp = nn.Sequential(nn.Linear(width, width), nn.SiLU(), nn.Linear(width, width))
+        self.mlp = nn.Sequential(
+            nn.Linear(width, 2 * width), nn.SiLU(),
+            nn.Linear(2 * width, 2 * width), nn.SiLU(),
+            nn.Linear(2 * width, width), nn.SiLU(),
+            nn.Linear(width, d_in),
+        )
+
+    def forward(self, x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
+        emb = self.time_mlp(self.noise_embed(c_noise))
+        return self.mlp(self.proj(x) + emb)
