@@ -1,0 +1,368 @@
+"""TabSynthesizer: the one place that chains preprocessing, VAE and latent diffusion."""
+
+from __future__ import annotations
+
+import numbers
+import time
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+import pandas as pd
+import torch
+
+from tabsyn.base import (
+    BaseSynthesizer, check_choice, check_fraction, check_n, check_positive,
+    check_random_state, resolve_device, torch_seed,
+)
+from tabsyn.diffusion.denoiser import MLPDenoiser
+from tabsyn.diffusion.edm import EDMLoss, EDMPrecond
+from tabsyn.diffusion.sampler import heun_sample
+from tabsyn.tabular.schema import ColumnSpec, SchemaError, infer_schema
+from tabsyn.tabular.transformer import TableTransformer
+from tabsyn.tabular.vae import TabularVAE, VAEConfig, vae_loss
+from tabsyn.training import History, TrainConfig, train
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a preset fixes; any field can be overridden by a keyword argument."""
+
+    vae_epochs: int           # upper bound on VAE epochs
+    diffusion_epochs: int     # upper bound on diffusion epochs
+    batch_size: int           # rows per optimiser step, both stages
+    d_token: int              # latent width per column
+    ffn_factor: int           # VAE feed-forward width = d_token * ffn_factor
+    denoiser_width: int       # MLP denoiser width (TabSyn's dim_t)
+    sampling_steps: int       # Heun steps (2 * steps - 1 denoiser calls)
+    vae_lr: float
+    diffusion_lr: float
+    patience: int             # diffusion epochs without validation improvement before stopping
+    beta_patience: int        # VAE epochs without improvement before beta decays
+
+
+# "default" is chosen by measurement on a 2-core CPU (README, "Speed and presets"):
+# Adult fits in a few minutes. "paper" is the reference implementation's scale.
+PRESETS = {
+    "fast": Settings(vae_epochs=20, diffusion_epochs=60, batch_size=512, d_token=4, ffn_factor=16,
+                     denoiser_width=128, sampling_steps=20, vae_lr=2e-3, diffusion_lr=2e-3,
+                     patience=20, beta_patience=5),
+    "default": Settings(vae_epochs=60, diffusion_epochs=400, batch_size=1024, d_token=4, ffn_factor=32,
+                        denoiser_width=256, sampling_steps=30, vae_lr=2e-3, diffusion_lr=1e-3,
+                        patience=60, beta_patience=5),
+    "paper": Settings(vae_epochs=4000, diffusion_epochs=10000, batch_size=4096, d_token=4, ffn_factor=32,
+                      denoiser_width=1024, sampling_steps=50, vae_lr=1e-3, diffusion_lr=1e-3,
+                      patience=500, beta_patience=10),
+}
+
+MAX_BETA, MIN_BETA, BETA_DECAY = 1e-2, 1e-5, 0.7
+
+
+class TabSynthesizer(BaseSynthesizer):
+    """Synthetic tables by latent diffusion (TabSyn, ICLR 2024).
+
+    ``fit(df)`` infers each column's kind, trains a tokenizing VAE, then an
+    EDM diffusion model on the VAE's latents; ``sample(n)`` integrates the
+    probability-flow ODE from noise with Heun's method and decodes the result
+    into a DataFrame with the columns and dtypes of ``df``.
+
+    Parameters
+    ----------
+    preset : {"default", "fast", "paper"}, default="default"
+        Sizes and budgets. "default" fits Adult (26k rows) in a few minutes on
+        a 2-core CPU; "fast" is for quick looks and tests; "paper" is the
+        reference implementation's scale (hours on a CPU; use a GPU).
+    vae_epochs, diffusion_epochs, batch_size, d_token, denoiser_width, sampling_steps : int, optional
+        Override the preset's value.
+    time_budget : float, optional
+        Wall-clock seconds for fit (40% VAE, 60% diffusion); stops a stage early.
+        Results then depend on machine speed, so runs are only reproducible without it.
+    validation_fraction : float, default=0.1
+        Share of the rows held out inside ``fit`` for early stopping, beta decay
+        and choosing the best weights. Nothing outside ``df`` is ever read.
+    max_int_levels : int, default=20
+        Integer columns with at most this many distinct values are categorical.
+    device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
+    random_state : int, numpy Generator or None
+        Seeds fit and the sampling stream (see ``sample``).
+    verbose : bool, default=True
+        Progress bars per stage; False prints nothing.
+
+    Attributes
+    ----------
+    columns_ : list of ColumnSpec
+        The inferred kind, dtype and missing count of every column.
+    feature_names_in_ : ndarray of column labels
+    n_features_in_ : int
+    history_ : dict of {"vae": History, "diffusion": History}
+        Per-epoch losses of both stages (``history_["vae"].records``).
+    settings_ : dict
+        The sizes and budgets fit used (preset plus overrides).
+    fit_seconds_ : float
+
+    Examples
+    --------
+    >>> synth = TabSynthesizer(random_state=0).fit(df)      # doctest: +SKIP
+    >>> synthetic = synth.sample(1000)                        # doctest: +SKIP
+    """
+
+    _fitted_attribute = "denoiser_"
+
+    def __init__(
+        self,
+        *,
+        preset: str = "default",
+        vae_epochs: int | None = None,
+        diffusion_epochs: int | None = None,
+        batch_size: int | None = None,
+        d_token: int | None = None,
+        denoiser_width: int | None = None,
+        sampling_steps: int | None = None,
+        time_budget: float | None = None,
+        validation_fraction: float = 0.1,
+        max_int_levels: int = 20,
+        device: str = "auto",
+        random_state=None,
+        verbose: bool = True,
+    ):
+        self.preset = preset
+        self.vae_epochs = vae_epochs
+        self.diffusion_epochs = diffusion_epochs
+        self.batch_size = batch_size
+        self.d_token = d_token
+        self.denoiser_width = denoiser_width
+        self.sampling_steps = sampling_steps
+        self.time_budget = time_budget
+        self.validation_fraction = validation_fraction
+        self.max_int_levels = max_int_levels
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- parameters ------------------------------------------------------------
+    def _settings(self) -> Settings:
+        check_choice(self.preset, "preset", tuple(PRESETS))
+        overrides = {}
+        for name in ("vae_epochs", "diffusion_epochs", "batch_size", "d_token", "denoiser_width", "sampling_steps"):
+            value = getattr(self, name)
+            if value is not None:
+                overrides[name] = check_positive(value, name, integer=True)
+        settings = replace(PRESETS[self.preset], **overrides)
+        if settings.sampling_steps < 2:
+            raise ValueError(f"sampling_steps must be at least 2; got {settings.sampling_steps}")
+        return settings
+
+    def _validate_params(self) -> Settings:
+        settings = self._settings()
+        check_positive(self.time_budget, "time_budget", allow_none=True)
+        check_fraction(self.validation_fraction, "validation_fraction", low=0.0, high=0.5)
+        check_positive(self.max_int_levels, "max_int_levels", integer=True)
+        if not isinstance(self.verbose, (bool, np.bool_)):
+            raise TypeError(f"verbose must be True or False; got {self.verbose!r}")
+        resolve_device(self.device)
+        return settings
+
+    # -- fit -------------------------------------------------------------------
+    def fit(self, df: pd.DataFrame, y=None) -> "TabSynthesizer":
+        """Learn the table ``df``; returns ``self``. ``y`` is ignored (scikit-learn API)."""
+        start = time.perf_counter()
+        settings = self._validate_params()
+        device = resolve_device(self.device)
+        columns = infer_schema(df, max_int_levels=self.max_int_levels)
+        rng = check_random_state(self.random_state)
+        transformer = TableTransformer()
+        x_num, x_cat = transformer.fit_transform(df, columns)
+        if x_num.shape[1] + x_cat.shape[1] == 0:
+            raise SchemaError(
+                f"every column of the table is ID-like ({[c.name for c in columns]}); "
+                f"tabsyn needs at least one numerical, categorical or datetime column to learn"
+            )
+        train_idx, val_idx = self._split(len(df), rng)
+        budget = self.time_budget
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(torch_seed(rng))
+            data = (torch.from_numpy(x_num).to(device), torch.from_numpy(x_cat).to(device))
+            vae, vae_history = self._fit_vae(data, train_idx, val_idx, transformer.cat_sizes_, settings,
+                                             None if budget is None else 0.4 * budget, device)
+            latents = vae.latents(*data).float()
+            mean, std = latents[train_idx].mean(0), latents[train_idx].std(0).clamp_min(1e-6)
+            z = (latents - mean) / std * 0.5  # per-dimension std = sigma_data
+            remaining = None if budget is None else max(budget - (time.perf_counter() - start), 1.0)
+            denoiser, diffusion_history = self._fit_diffusion(z, train_idx, val_idx, settings, remaining, device)
+
+        self.columns_ = columns
+        self.feature_names_in_ = np.asarray(df.columns, dtype=object)
+        self.n_features_in_ = df.shape[1]
+        self.settings_ = asdict(settings)
+        self.transformer_ = transformer
+        self.vae_ = vae.eval()
+        self.latent_mean_, self.latent_std_ = mean.cpu(), std.cpu()
+        self.denoiser_ = denoiser.eval()
+        self.history_ = {"vae": vae_history, "diffusion": diffusion_history}
+        self.device_ = device
+        self._sample_rng = np.random.default_rng(rng.integers(0, 2**63))
+        self._rows_sampled = 0
+        self.fit_seconds_ = time.perf_counter() - start
+        return self
+
+    def _split(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Shuffle, then hold out ``validation_fraction`` (at least one row when asked for)."""
+        order = rng.permutation(n)
+        n_val = int(round(self.validation_fraction * n))
+        if self.validation_fraction > 0 and n_val == 0 and n >= 4:
+            n_val = 1
+        if n_val == 0:  # no validation split: judge on the training rows
+            return order, order
+        return order[n_val:], order[:n_val]
+
+    def _batches(self, n_rows: int, batch_size: int):
+        """Shuffled mini-batches of indices; a last batch of one row is folded in."""
+        def epoch():
+            perm = torch.randperm(n_rows)
+            size = min(batch_size, n_rows)
+            for i in range(0, n_rows, size):
+                if n_rows - i >= 2 or i == 0:
+                    yield perm[i:i + size]
+        return epoch
+
+    def _fit_vae(self, data, train_idx, val_idx, cat_sizes, s: Settings, max_seconds, device):
+        x_num, x_cat = data
+        train_num, train_cat = x_num[train_idx], x_cat[train_idx]
+        val_num, val_cat = x_num[val_idx], x_cat[val_idx]
+        cfg = VAEConfig(n_num=x_num.shape[1], cat_sizes=list(cat_sizes), d_token=s.d_token, ffn_factor=s.ffn_factor)
+        vae = TabularVAE(cfg).to(device)
+        beta = {"value": MAX_BETA, "best": float("inf"), "bad": 0}
+
+        def loss_fn(idx):
+            recon, kl, _ = vae_loss(vae, train_num[idx], train_cat[idx])
+            return recon + beta["value"] * kl
+
+        def validate(model):
+            # Judge reconstruction from mu, the latent the diffusion model learns.
+            mu, logvar = model.encode(val_num, val_cat)
+            recon_num, logits = model.decode(mu[:, 1:])
+            mse = ((recon_num - val_num) ** 2).mean().item() if val_num.shape[1] else 0.0
+            ce = (sum(torch.nn.functional.cross_entropy(lg, val_cat[:, j]) for j, lg in enumerate(logits)).item()
+                  / len(logits)) if logits else 0.0
+            acc = (sum((lg.argmax(-1) == val_cat[:, j]).float().mean() for j, lg in enumerate(logits)).item()
+                   / len(logits)) if logits else 1.0
+            return {"val_recon": mse + ce, "val_mse": mse, "val_ce": ce, "val_acc": acc, "beta": beta["value"]}
+
+        def decay_beta(epoch, record):
+            # Beta shrinks while reconstruction stops improving (TabSyn's schedule).
+            if record["val_recon"] < beta["best"]:
+                beta["best"], beta["bad"] = record["val_recon"], 0
+            else:
+                beta["bad"] += 1
+                if beta["bad"] >= s.beta_patience:
+                    beta["value"], beta["bad"] = max(beta["value"] * BETA_DECAY, MIN_BETA), 0
+
+        config = TrainConfig(max_epochs=s.vae_epochs, lr=s.vae_lr, max_seconds=max_seconds)
+        history, _ = train(vae, config=config, batches=self._batches(len(train_idx), s.batch_size),
+                           loss_fn=loss_fn, validate=validate, monitor="val_recon",
+                           on_epoch_end=decay_beta, desc="VAE", verbose=self.verbose)
+        return vae, history
+
+    def _fit_diffusion(self, z, train_idx, val_idx, s: Settings, max_seconds, device):
+        z_train, z_val = z[train_idx], z[val_idx]
+        denoiser = EDMPrecond(MLPDenoiser(z.shape[1], s.denoiser_width)).to(device)
+        loss = EDMLoss()
+        val_seed = int(torch.randint(0, 2**31, ()).item())
+
+        def loss_fn(idx):
+            return loss(denoiser, z_train[idx]).mean()
+
+        def validate(model):
+            # Fixed noise, so successive evaluations compare like with like.
+            g = torch.Generator(device=device).manual_seed(val_seed)
+            return {"val_loss": sum(loss(model, z_val, generator=g).mean().item() for _ in range(4)) / 4}
+
+        config = TrainConfig(max_epochs=s.diffusion_epochs, lr=s.diffusion_lr, patience=s.patience,
+                             max_seconds=max_seconds)
+        history, _ = train(denoiser, config=config, batches=self._batches(len(train_idx), s.batch_size),
+                           loss_fn=loss_fn, validate=validate, monitor="val_loss",
+                           desc="diffusion", verbose=self.verbose)
+        return denoiser, history
+
+    # -- sample ----------------------------------------------------------------
+    def sample(self, n: int, *, random_state=None, batch_size: int = 8192) -> pd.DataFrame:
+        """Draw ``n`` synthetic rows as a DataFrame with the training table's columns and dtypes.
+
+        Randomness: without ``random_state``, successive calls continue one
+        stream seeded by the ``random_state`` given at construction, so two
+        calls give different rows and the sequence of calls is reproducible.
+        With ``random_state``, the call draws from that seed alone and leaves
+        the stream untouched. Row i of a call depends only on the seed and i,
+        never on ``batch_size``.
+        """
+        self._check_fitted()
+        n = check_n(n, "n")
+        batch_size = check_n(batch_size, "batch_size")
+        rng = self._sample_rng if random_state is None else check_random_state(random_state)
+        frames = []
+        for start in range(0, n, batch_size):
+            rows = min(batch_size, n - start)
+            frames.append(self._sample_batch(rng, rows, id_offset=self._rows_sampled + start))
+        if random_state is None:
+            self._rows_sampled += n
+        out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        return out
+
+    def _sample_batch(self, rng: np.random.Generator, rows: int, *, id_offset: int) -> pd.DataFrame:
+        """Noise -> Heun ODE -> decode -> inverse transform, for one batch of rows."""
+        device = self.device_
+        noise = torch.from_numpy(rng.standard_normal((rows, self.latent_mean_.numel()))).float().to(device)
+        steps = self.settings_["sampling_steps"]
+        z = heun_sample(self.denoiser_, noise, num_steps=steps).float()
+        x_num, x_cat = self._decode(z)
+        return self.transformer_.inverse_transform(x_num, x_cat, id_offset=id_offset, rng=rng)
+
+    @torch.no_grad()
+    def _decode(self, z: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        latents = z / 0.5 * self.latent_std_.to(z.device) + self.latent_mean_.to(z.device)
+        tokens = latents.reshape(len(z), -1, self.vae_.cfg.d_token)
+        x_num, logits = self.vae_.decode(tokens)
+        x_cat = torch.stack([lg.argmax(-1) for lg in logits], dim=1) if logits else torch.zeros(len(z), 0, dtype=torch.long)
+        return x_num.cpu().numpy().astype(np.float64), x_cat.cpu().numpy()
+
+    # -- persistence -------------------------------------------------------------
+    def _fitted_state(self) -> dict:
+        return {
+            "columns": [c.to_dict() for c in self.columns_],
+            "feature_names_in": list(self.feature_names_in_),
+            "settings": dict(self.settings_),
+            "transformer": self.transformer_.to_state(),
+            "vae_config": asdict(self.vae_.cfg),
+            "vae": {k: v.cpu() for k, v in self.vae_.state_dict().items()},
+            "latent_dim": int(self.latent_mean_.numel()),
+            "latent_mean": self.latent_mean_.cpu(),
+            "latent_std": self.latent_std_.cpu(),
+            "denoiser": {k: v.cpu() for k, v in self.denoiser_.state_dict().items()},
+            "history": {k: h.to_dict() for k, h in self.history_.items()},
+            "sample_rng": self._sample_rng.bit_generator.state,
+            "rows_sampled": self._rows_sampled,
+            "fit_seconds": self.fit_seconds_,
+        }
+
+    def _restore_fitted_state(self, f: dict) -> None:
+        try:
+            device = resolve_device(self.device)
+        except ValueError:  # e.g. fitted on a GPU, loaded where there is none
+            device = torch.device("cpu")
+        self.columns_ = [ColumnSpec(**c) for c in f["columns"]]
+        self.feature_names_in_ = np.asarray(f["feature_names_in"], dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+        self.settings_ = dict(f["settings"])
+        self.transformer_ = TableTransformer.from_state(f["transformer"])
+        vae = TabularVAE(VAEConfig(**f["vae_config"]))
+        vae.load_state_dict(f["vae"])
+        self.vae_ = vae.to(device).eval()
+        self.latent_mean_, self.latent_std_ = f["latent_mean"], f["latent_std"]
+        denoiser = EDMPrecond(MLPDenoiser(f["latent_dim"], self.settings_["denoiser_width"]))
+        denoiser.load_state_dict(f["denoiser"])
+        self.denoiser_ = denoiser.to(device).eval()
+        self.history_ = {k: History.from_dict(h) for k, h in f["history"].items()}
+        self._sample_rng = np.random.default_rng()
+        self._sample_rng.bit_generator.state = f["sample_rng"]
+        self._rows_sampled = int(f["rows_sampled"])
+        self.fit_seconds_ = float(f["fit_seconds"])
+        self.device_ = device

@@ -1,0 +1,150 @@
+"""The tokenizing VAE of TabSyn: one token per column, transformers, per-column heads.
+
+Encoding a row:
+
+1. Tokenize: numerical value x_j -> x_j * w_j + b_j; category c of column j ->
+   embedding(c) + b_j; a [CLS] token (a constant 1 through its own w, b) goes first.
+2. Two small transformers map the tokens to mu and log-variance per token.
+3. z = mu + exp(logvar / 2) * eps (reparameterisation).
+
+Decoding: a transformer over z without [CLS], then per-column heads: a dot
+product with w_j for numbers (MSE), a linear layer to logits for categories
+(cross-entropy). Loss = reconstruction + beta * KL.
+
+The latent the diffusion model learns is mu without [CLS], flattened to
+(columns x d_token). This module never imports pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class VAEConfig:
+    n_num: int                 # numerical columns
+    cat_sizes: list[int]       # categories per categorical column (missing included)
+    d_token: int = 4           # width of each column's token (and of its latent)
+    n_layers: int = 2          # transformer layers in each of mu-encoder, logvar-encoder, decoder
+    n_heads: int = 1           # attention heads
+    ffn_factor: int = 32       # feed-forward width = d_token * ffn_factor
+
+
+class Tokenizer(nn.Module):
+    """Rows -> (batch, 1 + n_num + n_cat, d_token) tokens, [CLS] first."""
+
+    def __init__(self, n_num: int, cat_sizes: list[int], d: int):
+        super().__init__()
+        # Row 0 of weight/bias is the [CLS] token, fed a constant 1.
+        self.weight = nn.Parameter(torch.empty(n_num + 1, d))
+        self.bias = nn.Parameter(torch.empty(n_num + 1 + len(cat_sizes), d))
+        self.embedding = nn.Embedding(max(sum(cat_sizes), 1), d)
+        offsets = torch.tensor([0] + list(cat_sizes[:-1]), dtype=torch.long).cumsum(0)
+        self.register_buffer("offsets", offsets[: len(cat_sizes)], persistent=False)
+        bound = d**-0.5
+        for p in (self.weight, self.bias, self.embedding.weight):
+            nn.init.uniform_(p, -bound, bound)
+
+    def forward(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
+        ones = torch.ones(len(x_num), 1, dtype=x_num.dtype, device=x_num.device)
+        tokens = torch.cat([ones, x_num], dim=1).unsqueeze(-1) * self.weight
+        if x_cat.shape[1]:
+            tokens = torch.cat([tokens, self.embedding(x_cat + self.offsets)], dim=1)
+        return tokens + self.bias
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm self-attention and feed-forward, each with a residual."""
+
+    def __init__(self, d: int, n_heads: int, ffn_factor: int):
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.attn = nn.MultiheadAttention(d, n_heads, batch_first=True)
+        self.ffn = nn.Sequential(nn.Linear(d, d * ffn_factor), nn.ReLU(), nn.Linear(d * ffn_factor, d))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.norm1(x)
+        x = x + self.attn(h, h, h, need_weights=False)[0]
+        return x + self.ffn(self.norm2(x))
+
+
+def _stack(cfg: VAEConfig) -> nn.Sequential:
+    return nn.Sequential(*(TransformerBlock(cfg.d_token, cfg.n_heads, cfg.ffn_factor) for _ in range(cfg.n_layers)))
+
+
+class Reconstructor(nn.Module):
+    """Decoded tokens -> numerical values and categorical logits."""
+
+    def __init__(self, n_num: int, cat_sizes: list[int], d: int):
+        super().__init__()
+        self.n_num = n_num
+        self.weight = nn.Parameter(torch.empty(n_num, d))
+        nn.init.xavier_uniform_(self.weight)
+        self.heads = nn.ModuleList(nn.Linear(d, k) for k in cat_sizes)
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        x_num = (h[:, : self.n_num] * self.weight).sum(-1)
+        logits = [head(h[:, self.n_num + j]) for j, head in enumerate(self.heads)]
+        return x_num, logits
+
+
+class TabularVAE(nn.Module):
+    """Tokenizer, mu/logvar transformers, decoder transformer and heads."""
+
+    def __init__(self, cfg: VAEConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.tokenizer = Tokenizer(cfg.n_num, cfg.cat_sizes, cfg.d_token)
+        self.encoder_mu = _stack(cfg)
+        self.encoder_logvar = _stack(cfg)
+        self.decoder = _stack(cfg)
+        self.reconstructor = Reconstructor(cfg.n_num, cfg.cat_sizes, cfg.d_token)
+
+    @property
+    def latent_dim(self) -> int:
+        return (self.cfg.n_num + len(self.cfg.cat_sizes)) * self.cfg.d_token
+
+    def encode(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        tokens = self.tokenizer(x_num, x_cat)
+        return self.encoder_mu(tokens), self.encoder_logvar(tokens)
+
+    def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Latent tokens without [CLS], (batch, columns, d_token) -> values and logits."""
+        return self.reconstructor(self.decoder(z))
+
+    def forward(self, x_num, x_cat):
+        mu, logvar = self.encode(x_num, x_cat)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        recon_num, recon_logits = self.decode(z[:, 1:])
+        return recon_num, recon_logits, mu, logvar
+
+    @torch.no_grad()
+    def latents(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
+        """The diffusion model's training data: mu without [CLS], flattened."""
+        mu, _ = self.encode(x_num, x_cat)
+        return mu[:, 1:].flatten(1)
+
+
+def vae_loss(
+    model: TabularVAE, x_num: torch.Tensor, x_cat: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(reconstruction, KL, categorical accuracy) for a batch.
+
+    Reconstruction is the MSE over numerical cells plus the mean cross-entropy
+    over categorical columns; KL is averaged over every latent dimension.
+    """
+    recon_num, logits, mu, logvar = model(x_num, x_cat)
+    recon = x_num.new_zeros(())
+    if x_num.shape[1]:
+        recon = recon + F.mse_loss(recon_num, x_num)
+    correct = x_num.new_zeros(())
+    if logits:
+        ce = sum(F.cross_entropy(lg, x_cat[:, j]) for j, lg in enumerate(logits))
+        recon = recon + ce / len(logits)
+        correct = sum((lg.argmax(-1) == x_cat[:, j]).float().mean() for j, lg in enumerate(logits)) / len(logits)
+    kl = -0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp())
+    return recon, kl, correct
