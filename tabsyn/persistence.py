@@ -81,10 +81,10 @@ def library_versions() -> dict[str, str]:
 
     return {
         "tabsyn": __version__,
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "pandas": pandas.__version__,
-        "scikit-learn": sklearn.__version__,
+        "torch": str(torch.__version__),  # a str subclass the safe loader would refuse
+        "numpy": str(np.__version__),
+        "pandas": str(pandas.__version__),
+        "scikit-learn": str(sklearn.__version__),
     }
 
 

@@ -89,13 +89,15 @@ class _Numeric:
     decimals: int | None      # round to this many decimals (0 for integers)
     missing_code_col: int | None  # index in x_cat of the "is missing" flag, if any
     tz: str | None = None      # datetime columns: timezone
-    unit_day: bool = False     # datetime columns: every value at midnight
+    unit_ns: int = 1           # datetime columns: the coarsest unit dividing every value (a day, a second, ...)
 
 
 @dataclass
 class _Categorical:
     categories: list           # seen categories, in code order (missing is code len(categories))
     has_missing: bool
+    dtype_categories: list | None = None  # a category dtype's full category list (seen or not)
+    ordered: bool = False
 
 
 @dataclass
@@ -105,6 +107,9 @@ class _Id:
     start: int                 # first new key number (past every training key)
     kind: str                  # "int", "pattern" or "random"
 
+
+# Day, hour, minute, second, millisecond, microsecond, nanosecond.
+_TIME_UNITS_NS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
 
 _ID_PATTERN = re.compile(r"^(.*?)(\d+)$")
 
@@ -149,28 +154,28 @@ class TableTransformer:
 
     # -- fitting, per kind --------------------------------------------------
     @staticmethod
-    def _as_float(col: pd.Series, spec: ColumnSpec) -> tuple[np.ndarray, str | None, bool]:
-        """Numbers as float64 (NaN for missing); datetimes as nanoseconds since the epoch."""
+    def _as_float(col: pd.Series, spec: ColumnSpec) -> tuple[np.ndarray, str | None, int]:
+        """Numbers as float64 (NaN for missing); datetimes as counts of their coarsest unit since the epoch."""
         if spec.kind == DATETIME:
             tz = str(col.dt.tz) if col.dt.tz is not None else None
             naive = col.dt.tz_convert("UTC").dt.tz_localize(None) if tz else col
-            naive = naive.astype("datetime64[ns]")
-            present = naive.dropna()
-            unit_day = bool((present == present.dt.normalize()).all())
-            ns = naive.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
-            ns[naive.isna().to_numpy()] = np.nan
-            return ns, tz, unit_day
-        return col.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan), None, False
+            missing = naive.isna().to_numpy()
+            ns = naive.astype("datetime64[ns]").to_numpy(dtype="datetime64[ns]").astype(np.int64)
+            unit = next(u for u in _TIME_UNITS_NS if np.all(ns[~missing] % u == 0))
+            counts = (ns // unit).astype(np.float64)  # exact in float64 for any unit >= 1 us
+            counts[missing] = np.nan
+            return counts, tz, unit
+        return col.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan), None, 1
 
     def _fit_numeric(self, col: pd.Series, spec: ColumnSpec) -> tuple[np.ndarray, _Numeric]:
-        x, tz, unit_day = self._as_float(col, spec)
+        x, tz, unit_ns = self._as_float(col, spec)
         present = x[~np.isnan(x)]
         normalizer = QuantileNormalizer().fit(present)
         if spec.kind == DATETIME or pd.api.types.is_integer_dtype(col.dtype):
             decimals = 0
         else:
             decimals = _decimals(present)
-        info = _Numeric(normalizer, float(present.min()), float(present.max()), decimals, None, tz, unit_day)
+        info = _Numeric(normalizer, float(present.min()), float(present.max()), decimals, None, tz, unit_ns)
         z = np.zeros_like(x)  # missing cells sit at the median; their flag carries the fact
         z[~np.isnan(x)] = normalizer.transform(present)
         return z, info
@@ -178,16 +183,19 @@ class TableTransformer:
     @staticmethod
     def _fit_categorical(col: pd.Series) -> tuple[np.ndarray, _Categorical]:
         present = col.dropna()
+        plain = lambda values: [c.item() if isinstance(c, np.generic) else c for c in values]  # noqa: E731
+        dtype_categories, ordered = None, False
         if isinstance(col.dtype, pd.CategoricalDtype):
-            categories = [c for c in col.cat.categories if c in set(present.unique())]
+            seen = set(present.unique())
+            dtype_categories, ordered = plain(col.cat.categories), bool(col.cat.ordered)
+            categories = [c for c in dtype_categories if c in seen]
         else:
-            categories = sorted(present.unique().tolist(), key=lambda v: (str(type(v)), v))
-        categories = [c.item() if isinstance(c, np.generic) else c for c in categories]
+            categories = plain(sorted(present.unique().tolist(), key=lambda v: (str(type(v)), v)))
         lookup = {c: i for i, c in enumerate(categories)}
         missing = col.isna().to_numpy()
         codes = np.full(len(col), len(categories), dtype=np.int64)
         codes[~missing] = [lookup[v] for v in col[~missing]]
-        return codes, _Categorical(categories, bool(missing.any()))
+        return codes, _Categorical(categories, bool(missing.any()), dtype_categories, ordered)
 
     @staticmethod
     def _fit_id(col: pd.Series) -> _Id:
@@ -228,10 +236,9 @@ class TableTransformer:
             x = np.round(x, info.decimals)
         missing = x_cat[:, info.missing_code_col] == 1 if info.missing_code_col is not None else np.zeros(len(x), bool)
         if spec.kind == DATETIME:
-            values = pd.Series(pd.to_datetime(x.astype(np.int64), unit="ns"))
-            if info.unit_day:
-                values = values.dt.normalize()
-            values[missing] = pd.NaT
+            stamps = (x.astype(np.int64) * info.unit_ns).astype("datetime64[ns]")
+            stamps[missing] = np.datetime64("NaT")
+            values = pd.Series(stamps)
             if info.tz:
                 values = values.dt.tz_localize("UTC").dt.tz_convert(info.tz)
             return values.astype(spec.dtype)
@@ -248,13 +255,11 @@ class TableTransformer:
         lookup = np.empty(len(info.categories), dtype=object)
         lookup[:] = info.categories
         values[known] = lookup[codes[known]]
-        values[~known] = None
+        values[~known] = np.nan
         series = pd.Series(values, dtype=object)
         dtype = spec.dtype
-        if dtype == "category":
-            return series.astype(pd.CategoricalDtype(info.categories))
-        if dtype.startswith("category"):
-            return series.astype("category")
+        if info.dtype_categories is not None:
+            return series.astype(pd.CategoricalDtype(info.dtype_categories, ordered=info.ordered))
         if not known.all() and dtype in ("bool",) + tuple(f"int{b}" for b in (8, 16, 32, 64)):
             return series  # cannot happen: such dtypes hold no missing values in training
         return series.astype(dtype)
@@ -279,11 +284,15 @@ class TableTransformer:
                 pos: {
                     "normalizer": i.normalizer.to_state(), "low": i.low, "high": i.high,
                     "decimals": i.decimals, "missing_code_col": i.missing_code_col,
-                    "tz": i.tz, "unit_day": i.unit_day,
+                    "tz": i.tz, "unit_ns": i.unit_ns,
                 }
                 for pos, i in self.num_info_.items()
             },
-            "cat": {pos: {"categories": list(i.categories), "has_missing": i.has_missing} for pos, i in self.cat_info_.items()},
+            "cat": {
+                pos: {"categories": list(i.categories), "has_missing": i.has_missing,
+                      "dtype_categories": i.dtype_categories, "ordered": i.ordered}
+                for pos, i in self.cat_info_.items()
+            },
             "id": {pos: {"prefix": i.prefix, "width": i.width, "start": i.start, "kind": i.kind} for pos, i in self.id_info_.items()},
             "cat_sizes": list(self.cat_sizes_),
         }
@@ -294,10 +303,10 @@ class TableTransformer:
         obj.specs_ = [ColumnSpec(**d) for d in s["specs"]]
         obj.num_info_ = {
             int(pos): _Numeric(QuantileNormalizer.from_state(d["normalizer"]), d["low"], d["high"],
-                               d["decimals"], d["missing_code_col"], d["tz"], d["unit_day"])
+                               d["decimals"], d["missing_code_col"], d["tz"], d["unit_ns"])
             for pos, d in s["num"].items()
         }
-        obj.cat_info_ = {int(pos): _Categorical(list(d["categories"]), d["has_missing"]) for pos, d in s["cat"].items()}
+        obj.cat_info_ = {int(pos): _Categorical(**d) for pos, d in s["cat"].items()}
         obj.id_info_ = {int(pos): _Id(**d) for pos, d in s["id"].items()}
         obj.num_positions_ = list(obj.num_info_)
         obj.cat_positions_ = list(obj.cat_info_)

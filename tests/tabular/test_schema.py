@@ -1,0 +1,75 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabsyn.tabular.schema import CATEGORICAL, DATETIME, ID, NUMERICAL, SchemaError, infer_schema
+
+
+def kinds(df, **kw):
+    return {s.name: s.kind for s in infer_schema(df, **kw)}
+
+
+def test_adult_kinds_are_read_off_the_dataframe(adult_small):
+    k = kinds(adult_small)
+    assert k["age"] == NUMERICAL and k["fnlwgt"] == NUMERICAL
+    assert k["workclass"] == CATEGORICAL and k["income"] == CATEGORICAL
+    assert k["education-num"] == CATEGORICAL  # 16 integer codes
+
+
+def test_every_kind_is_inferred():
+    n = 50
+    df = pd.DataFrame({
+        "f": np.linspace(0, 1, n),
+        "i_many": np.arange(n) * 7 % 41,
+        "i_few": np.arange(n) % 3,
+        "s": ["a", "b"] * (n // 2),
+        "b": [True, False] * (n // 2),
+        "c": pd.Categorical(["x", "y"] * (n // 2)),
+        "d": pd.date_range("2020-01-01", periods=n, tz="UTC"),
+        "key": [f"K{i:04d}" for i in range(n)],
+        "row": np.arange(100, 100 + n),
+    })
+    assert kinds(df) == {
+        "f": NUMERICAL, "i_many": NUMERICAL, "i_few": CATEGORICAL, "s": CATEGORICAL, "b": CATEGORICAL,
+        "c": CATEGORICAL, "d": DATETIME, "key": ID, "row": ID,
+    }
+
+
+def test_max_int_levels_moves_integers_between_kinds():
+    df = pd.DataFrame({"x": np.arange(40) % 10})
+    assert kinds(df)["x"] == CATEGORICAL
+    assert kinds(df, max_int_levels=5)["x"] == NUMERICAL
+
+
+def test_not_a_dataframe_is_a_type_error():
+    with pytest.raises(TypeError, match="expected a pandas DataFrame; got ndarray"):
+        infer_schema(np.zeros((3, 2)))
+
+
+def test_all_problems_are_reported_together():
+    df = pd.DataFrame({
+        "empty": [np.nan] * 4,
+        "mixed": [1, "a", 2.5, None],
+        "inf": [1.0, np.inf, 2.0, 3.0],
+        "ok": [1.0, 2.0, 3.0, 4.0],
+    })
+    with pytest.raises(SchemaError) as err:
+        infer_schema(df)
+    msg = str(err.value)
+    assert "column 'empty' has no values" in msg
+    assert "column 'mixed' mixes Python types ['float', 'int', 'str']" in msg
+    assert "column 'inf' holds infinite values" in msg
+    assert "'ok'" not in msg
+
+
+@pytest.mark.parametrize(
+    "df, message",
+    [
+        (pd.DataFrame(), "the table has no columns"),
+        (pd.DataFrame({"a": [1]}), "the table has 1 rows; tabsyn needs at least 2"),
+        (pd.DataFrame([[1, 2], [3, 4]], columns=["a", "a"]), r"duplicate column names \['a'\]"),
+    ],
+)
+def test_tables_that_cannot_be_learned(df, message):
+    with pytest.raises(SchemaError, match=message):
+        infer_schema(df)
