@@ -180,6 +180,14 @@ def test_ema_weights_are_what_sample_uses(digits):
     assert not torch.allclose(w_raw, w_ema)
 
 
+def test_bfloat16_training_runs_and_keeps_float32_weights(digits):
+    X, y = digits
+    model = ImageDDPM(**{**TINY, "precision": "bfloat16"}).fit(X, y)
+    assert all(p.dtype == torch.float32 for p in model.model_.parameters())
+    assert np.isfinite(model.history_.column("train_loss")).all()
+    assert sample(model).dtype == np.float32
+
+
 def test_time_budget_stops_training(digits):
     X, y = digits
     model = ImageDDPM(**{**TINY, "epochs": 1000, "max_seconds": 0.5}).fit(X, y)
@@ -233,6 +241,7 @@ def test_bad_labels_raise(y, err, match):
     (dict(channel_mults=(1, 0)), r"channel_mults must be a tuple of positive integers; got \(1, 0\)"),
     (dict(sample_every=2), "sample_every=2 needs sample_dir"),
     (dict(device="tpu"), "device must be one of"),
+    (dict(precision="float16"), r"precision must be one of \['float32', 'bfloat16'\]; got 'float16'"),
 ])
 def test_bad_params_raise_at_fit(params, match):
     with pytest.raises(ValueError, match=match):
