@@ -1,0 +1,5 @@
+import sys
+
+from tabsyn.cli import main
+
+sys.exit(main())

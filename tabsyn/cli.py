@@ -1,0 +1,234 @@
+"""`tabsyn ...` on the command line: the only place that reads and writes user files.
+
+Commands: ``fit``, ``sample``, ``evaluate`` and ``demo`` (``tabsyn COMMAND --help``).
+Errors print one line and exit with status 2; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+EXIT_ERROR = 2
+
+
+class CLIError(Exception):
+    """A user-facing problem: printed as one line."""
+
+
+# -- CSV with faithful dtypes ----------------------------------------------------
+def _typed_column(raw: pd.Series) -> pd.Series:
+    """Type one column read as text: integers (nullable when missing), floats,
+    booleans, datetimes; codes with leading zeros and everything else stay text."""
+    present = raw.dropna()
+    if present.empty:
+        return raw.astype("float64")
+    stripped = present.str.strip()
+    has_leading_zero = stripped.str.match(r"^-?0\d").any()
+    if not has_leading_zero:
+        if stripped.str.fullmatch(r"[+-]?\d+").all():
+            values = pd.to_numeric(raw)
+            return values.astype("Int64") if raw.isna().any() else values.astype("int64")
+        numbers = pd.to_numeric(stripped, errors="coerce")
+        if numbers.notna().all():
+            return pd.to_numeric(raw, errors="coerce").astype("float64")
+    lowered = stripped.str.lower()
+    if lowered.isin(["true", "false"]).all():
+        values = raw.str.strip().str.lower().map({"true": True, "false": False})
+        return values.astype("boolean") if raw.isna().any() else values.astype(bool)
+    if stripped.str.match(r"^\d{4}-\d{2}-\d{2}").all():
+        try:
+            return pd.to_datetime(raw, format="ISO8601")
+        except (ValueError, TypeError):
+            pass
+    return raw
+
+
+def read_csv(path: str) -> pd.DataFrame:
+    """Read a CSV keeping what a user means: ints stay ints, "007" stays "007", dates are dates."""
+    if not os.path.isfile(path):
+        raise CLIError(f"no such file: {path}")
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=True, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise CLIError(f"cannot read {path} as CSV: {str(exc).splitlines()[0]}") from None
+    return pd.DataFrame({c: _typed_column(raw[c]) for c in raw.columns})
+
+
+def write_csv_atomic(frames, path: str) -> int:
+    """Write DataFrames (an iterable, written as they come) to ``path`` via a temporary
+    name renamed at the end, so a partly written file never looks complete."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.partial")
+    rows = 0
+    try:
+        with open(tmp, "w", newline="") as fh:
+            for i, frame in enumerate(frames):
+                frame.to_csv(fh, header=(i == 0), index=False)
+                rows += len(frame)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return rows
+
+
+# -- commands ----------------------------------------------------------------------
+def _load_model(path: str):
+    import tabsyn
+    from tabsyn.persistence import ModelFileError
+
+    try:
+        model = tabsyn.load(path)
+    except FileNotFoundError:
+        raise CLIError(f"no such model file: {path}") from None
+    except ModelFileError as exc:
+        raise CLIError(str(exc)) from None
+    if not isinstance(model, tabsyn.TabSynthesizer):
+        raise CLIError(f"{path} holds a {type(model).__name__}, not a TabSynthesizer")
+    return model
+
+
+def cmd_fit(args) -> None:
+    from tabsyn import TabSynthesizer
+
+    df = read_csv(args.data)
+    if args.target is not None and args.target not in df.columns:
+        raise CLIError(f"--target {args.target!r} is not a column of {args.data}; columns: {list(df.columns)}")
+    synth = TabSynthesizer(preset=args.preset, device=args.device, random_state=args.seed,
+                           verbose=not args.quiet, time_budget=args.time_budget)
+    synth.fit(df)
+    synth.save(args.output)
+    print(f"fitted {len(df)} rows x {df.shape[1]} columns in {synth.fit_seconds_:.0f} s; model written to {args.output}")
+
+
+def cmd_sample(args) -> None:
+    synth = _load_model(args.model)
+    n, batch = args.n, args.batch_size
+    if n <= 0:
+        raise CLIError(f"-n must be a positive integer; got {n}")
+    if batch <= 0:
+        raise CLIError(f"--batch-size must be a positive integer; got {batch}")
+    start = time.perf_counter()
+    # Without --seed, fresh randomness: the stream saved in the model file would repeat rows.
+    seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+    batches = synth.sample_batches(n, random_state=seed, batch_size=batch)
+    rows = write_csv_atomic(batches, args.output)
+    print(f"wrote {rows} synthetic rows to {args.output} in {time.perf_counter() - start:.1f} s")
+
+
+def cmd_evaluate(args) -> None:
+    from tabsyn.evaluation import evaluate
+
+    real, synthetic = read_csv(args.real), read_csv(args.synthetic)
+    holdout = read_csv(args.holdout) if args.holdout else None
+    result = evaluate(real, synthetic, holdout=holdout, target=args.target)
+    _write_reports(result, args.report, args.json)
+
+
+def _write_reports(result, report: str | None, json_path: str | None) -> None:
+    scores = result.to_dict()
+    if report:
+        result.to_html(report)
+        print(f"report: {os.path.abspath(report)}")
+    if json_path:
+        Path(json_path).write_text(json.dumps(scores, indent=2, default=str))
+        print(f"scores: {os.path.abspath(json_path)}")
+    print(result.to_frame().to_string())
+
+
+def cmd_demo(args) -> None:
+    from tabsyn import TabSynthesizer
+    from tabsyn.datasets import load_adult, train_holdout_split
+    from tabsyn.evaluation import evaluate
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    df, target, _ = load_adult()
+    train, holdout = train_holdout_split(df, seed=0)
+    print(f"Adult: {len(train)} training rows, {len(holdout)} holdout rows, target {target!r}")
+    synth = TabSynthesizer(preset=args.preset, random_state=args.seed, verbose=not args.quiet)
+    synth.fit(train)
+    print(f"fit: {synth.fit_seconds_:.0f} s")
+    start = time.perf_counter()
+    synthetic = synth.sample(args.rows or len(train))
+    print(f"sample: {len(synthetic)} rows in {time.perf_counter() - start:.1f} s")
+    csv_path = out / "adult_synthetic.csv"
+    write_csv_atomic([synthetic], str(csv_path))
+    synth.save(out / "adult.tabsyn")
+    print(f"synthetic CSV: {csv_path.resolve()}\nmodel: {(out / 'adult.tabsyn').resolve()}")
+    result = evaluate(train, synthetic, holdout=holdout, target=target)
+    _write_reports(result, str(out / "report.html"), str(out / "scores.json"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tabsyn import __version__
+    from tabsyn.tabular.synthesizer import PRESETS
+
+    parser = argparse.ArgumentParser(prog="tabsyn", description="Synthetic tables by latent diffusion (TabSyn).")
+    parser.add_argument("--version", action="version", version=f"tabsyn {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("fit", help="fit a synthesizer on a CSV and save it")
+    p.add_argument("data", help="the real table, a CSV with a header row")
+    p.add_argument("-o", "--output", required=True, help="where to write the model file")
+    p.add_argument("--target", help="column to check exists (used by evaluate for ML efficacy)")
+    p.add_argument("--preset", default="default", choices=sorted(PRESETS), help="sizes and budgets (default: %(default)s)")
+    p.add_argument("--time-budget", type=float, default=None, help="stop training after this many seconds")
+    p.add_argument("--seed", type=int, default=None, help="random seed for a reproducible fit")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("sample", help="write synthetic rows from a saved model to a CSV")
+    p.add_argument("model", help="a model file written by `tabsyn fit`")
+    p.add_argument("-n", type=int, required=True, help="number of rows")
+    p.add_argument("-o", "--output", required=True, help="the synthetic CSV to write")
+    p.add_argument("--seed", type=int, default=None, help="random seed for reproducible rows")
+    p.add_argument("--batch-size", type=int, default=50_000, help="rows generated and written at a time (default: %(default)s)")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("evaluate", help="score a synthetic CSV against the real one")
+    p.add_argument("real")
+    p.add_argument("synthetic")
+    p.add_argument("--holdout", help="real rows not used for fitting: enables ML efficacy and privacy")
+    p.add_argument("--target", help="column to predict for ML efficacy")
+    p.add_argument("--report", help="write a self-contained HTML report here")
+    p.add_argument("--json", help="write the scores as JSON here")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("demo", help="fit Adult, sample it, write the CSV, model and HTML report")
+    p.add_argument("--out", default="tabsyn-demo", help="output folder (default: %(default)s)")
+    p.add_argument("--preset", default="default", choices=sorted(PRESETS))
+    p.add_argument("--rows", type=int, default=None, help="rows to sample (default: as many as the training split)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except (CLIError, ValueError, TypeError, FileNotFoundError, OSError) as exc:
+        if args.debug:
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"tabsyn {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_ERROR
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
