@@ -294,18 +294,21 @@ class TabSynthesizer(BaseSynthesizer):
         the stream untouched. Row i of a call depends only on the seed and i,
         never on ``batch_size``.
         """
+        frames = list(self.sample_batches(n, random_state=random_state, batch_size=batch_size))
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+    def sample_batches(self, n: int, *, random_state=None, batch_size: int = 8192):
+        """Like :meth:`sample`, but yield the rows ``batch_size`` at a time (flat memory for large ``n``)."""
         self._check_fitted()
         n = check_n(n, "n")
         batch_size = check_n(batch_size, "batch_size")
         rng = self._sample_rng if random_state is None else check_random_state(random_state)
-        frames = []
-        for start in range(0, n, batch_size):
-            rows = min(batch_size, n - start)
-            frames.append(self._sample_batch(rng, rows, id_offset=self._rows_sampled + start))
+        id_base = self._rows_sampled if random_state is None else 0
         if random_state is None:
             self._rows_sampled += n
-        out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        return out
+        for start in range(0, n, batch_size):
+            rows = min(batch_size, n - start)
+            yield self._sample_batch(rng, rows, id_offset=id_base + start)
 
     def _sample_batch(self, rng: np.random.Generator, rows: int, *, id_offset: int) -> pd.DataFrame:
         """Noise -> Heun ODE -> decode -> inverse transform, for one batch of rows."""
