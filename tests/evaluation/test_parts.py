@@ -1,0 +1,80 @@
+"""The pieces behind evaluate(): encodings, row keys, efficacy edge cases, detection."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabsyn.evaluation._checks import resolve_specs
+from tabsyn.evaluation.detection import detection
+from tabsyn.evaluation.efficacy import efficacy
+from tabsyn.evaluation.encoding import TreeEncoding
+from tabsyn.evaluation.privacy import DistanceEncoding, row_keys
+
+
+@pytest.fixture()
+def table():
+    n = 40
+    return pd.DataFrame({
+        "num": np.linspace(0, 10, n),
+        "code": np.arange(n) % 4,                       # integer-coded category
+        "text": ["u", "v", None, "w"] * (n // 4),       # category with missing values
+        "when": pd.date_range("2021-01-01", periods=n, freq="D"),
+        "key": [f"id{i:03d}" for i in range(n)],        # ID: left out everywhere
+    })
+
+
+def test_tree_encoding_codes_int_and_float_categories_alike(table):
+    specs = resolve_specs(table)
+    as_float = table.assign(code=table["code"].astype(float))
+    enc = TreeEncoding(specs).fit(table, as_float)
+    assert [s.name for s in enc.specs] == ["num", "code", "text", "when"]
+    np.testing.assert_array_equal(enc.transform(table), enc.transform(as_float))
+    X = enc.transform(table)
+    assert np.isnan(X[2, 2]) and not np.isnan(X[0, 2])  # missing category stays NaN
+    assert list(enc.categorical_mask_) == [False, True, True, False]
+
+
+def test_row_keys_match_equal_rows_across_dtypes(table):
+    specs = resolve_specs(table)
+    other = table.assign(code=table["code"].astype(float), key="another key")
+    np.testing.assert_array_equal(row_keys(table, specs), row_keys(other, specs))
+    changed = table.assign(num=table["num"] + 1e-9)
+    assert not np.isin(row_keys(changed, specs), row_keys(table, specs)).any()
+
+
+def test_distance_encoding_puts_unseen_categories_in_their_own_slot(table):
+    specs = resolve_specs(table)
+    enc = DistanceEncoding(specs).fit(table)
+    unseen = enc.transform(table.assign(text="never seen"))
+    seen = enc.transform(table)
+    assert unseen.shape == seen.shape
+    # Quantile-scaled numbers lie in [0, 1]; one-hot entries are 0 or 1/sqrt(2).
+    assert seen.min() >= 0 and seen.max() <= 1
+
+
+def test_detection_is_chance_on_one_distribution_and_certain_on_two():
+    rng = np.random.default_rng(0)
+    a = pd.DataFrame({"x": rng.normal(size=1000), "c": rng.choice(list("ab"), 1000)})
+    b = pd.DataFrame({"x": rng.normal(size=1000), "c": rng.choice(list("ab"), 1000)})
+    specs = resolve_specs(a)
+    assert abs(detection(a, b, specs, seed=0).roc_auc - 0.5) < 0.05
+    assert detection(a, b.assign(x=b["x"] + 5), specs, seed=0).roc_auc > 0.99
+
+
+def test_efficacy_when_synthetic_has_one_class_only():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=400)
+    real = pd.DataFrame({"x": x, "y": np.where(x > 0, "yes", "no")})
+    synthetic = real.assign(y="no")
+    specs = resolve_specs(real)
+    e = efficacy(real, synthetic, real, "y", specs, seed=0)
+    assert e.synthetic == 0.5 and e.real > 0.99
+
+
+def test_efficacy_multiclass_with_a_class_missing_from_synthetic():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 3, size=600)
+    real = pd.DataFrame({"x": x, "y": np.floor(x).astype(int).astype(str)})
+    synthetic = real[real["y"] != "2"]
+    e = efficacy(real, synthetic, real, "y", resolve_specs(real), seed=0)
+    assert e.task == "classification" and e.real > 0.99 and 0.5 < e.synthetic < e.real
