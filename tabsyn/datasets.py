@@ -196,7 +196,9 @@ def _source(name: str) -> Source:
     return SOURCES[name]
 
 
-def load_dataset(name: str, *, path=None, data_dir=None, download: bool = True) -> tuple[pd.DataFrame, str, str]:
+def load_dataset(
+    name: str, *, path=None, data_dir=None, download: bool = True
+) -> tuple[pd.DataFrame, str, str]:
     """Load one benchmark table by name.
 
     Parameters
@@ -263,7 +265,9 @@ def load_beijing(**kwargs) -> tuple[pd.DataFrame, str, str]:
     return load_dataset("beijing", **kwargs)
 
 
-def train_holdout_split(df: pd.DataFrame, seed: int = 0, train_fraction: float = 0.8) -> tuple[pd.DataFrame, pd.DataFrame]:
+def train_holdout_split(
+    df: pd.DataFrame, seed: int = 0, train_fraction: float = 0.8
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The benchmark split: shuffle rows with ``seed``, first ``train_fraction`` train, rest holdout.
 
     The shuffle is ``numpy.random.default_rng(seed).permutation(len(df))``; the training

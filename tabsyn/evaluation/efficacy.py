@@ -101,9 +101,9 @@ def efficacy(
     encoding = TreeEncoding(specs, exclude=[target]).fit(*frames)
     X_syn, X_real, X_test = (encoding.transform(f) for f in frames)
     if task == CLASSIFICATION:
-        labels = pd.concat([f[target].astype(object) for f in frames]).map(category_key).unique()
-        codes = {v: i for i, v in enumerate(sorted(labels, key=str))}
-        y_syn, y_real, y_test = (f[target].astype(object).map(category_key).map(codes).to_numpy(dtype=int) for f in frames)
+        keys = [f[target].astype(object).map(category_key) for f in frames]
+        codes = {v: i for i, v in enumerate(sorted(pd.concat(keys).unique(), key=str))}
+        y_syn, y_real, y_test = (k.map(codes).to_numpy(dtype=int) for k in keys)
     else:
         y_syn, y_real, y_test = (pd.to_numeric(f[target]).to_numpy(dtype=np.float64) for f in frames)
 

@@ -75,8 +75,8 @@ class TreeEncoding:
             col = df[spec.name]
             if spec.kind == CATEGORICAL:
                 codes = self.codes_[spec.name]
-                coded = col.astype(object).map(lambda v: np.nan if pd.isna(v) else codes.get(category_key(v), np.nan))
-                out[:, j] = coded.to_numpy(dtype=np.float64)
+                keys = col.astype(object).map(lambda v: np.nan if pd.isna(v) else category_key(v))
+                out[:, j] = keys.map(codes).to_numpy(dtype=np.float64)  # unseen -> NaN
             elif spec.kind == DATETIME:
                 out[:, j] = datetime_to_float(col)
             else:

@@ -8,6 +8,8 @@ the real data, which would make these numbers incomparable with published ones.
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,6 +63,15 @@ class Fidelity:
         return {n: float(getattr(self, n)) for n in names}
 
 
+@contextmanager
+def quiet_sdmetrics():
+    """Silence sdmetrics' internal pandas deprecation warnings, which users cannot act on."""
+    with warnings.catch_warnings():
+        for category in (FutureWarning, DeprecationWarning):
+            warnings.filterwarnings("ignore", category=category, module=r"sdmetrics(\.|$)")
+        yield
+
+
 def _details(report, name: str) -> pd.DataFrame:
     details = report.get_details(name)
     # With the thresholds at 0 every pair counts and no association is computed.
@@ -85,9 +96,10 @@ def fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, specs: list[ColumnSpec
     quality = QualityReport()
     quality.real_correlation_threshold = 0
     quality.real_association_threshold = 0
-    quality.generate({_TABLE: real}, {_TABLE: synthetic}, metadata, verbose=False)
     diagnostic = DiagnosticReport()
-    diagnostic.generate({_TABLE: real}, {_TABLE: synthetic}, metadata, verbose=False)
+    with quiet_sdmetrics():
+        quality.generate({_TABLE: real}, {_TABLE: synthetic}, metadata, verbose=False)
+        diagnostic.generate({_TABLE: real}, {_TABLE: synthetic}, metadata, verbose=False)
 
     shapes = _property(quality, "Column Shapes")
     trends = _property(quality, "Column Pair Trends")

@@ -38,11 +38,14 @@ def _figure(fig: go.Figure, height: int) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=False, config=_CONFIG)
 
 
-def _numeric_column_figure(name: str, real: np.ndarray, synthetic: np.ndarray) -> go.Figure:
+def _numeric_column_figure(name: str, real: np.ndarray, synthetic: np.ndarray, *, dates: bool = False) -> go.Figure:
+    """Overlaid histograms on shared bins; ``dates``: values are nanoseconds since the epoch."""
     real, synthetic = real[~np.isnan(real)], synthetic[~np.isnan(synthetic)]
     both = np.concatenate([real, synthetic])
     edges = np.histogram_bin_edges(both, bins=30) if len(both) else np.array([0.0, 1.0])
     centers, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+    if dates:  # plotly's date axes place bars at timestamps and size them in milliseconds
+        centers, widths = pd.to_datetime(centers.astype("int64"), utc=True), widths / 1e6
     fig = go.Figure()
     for label, values, color in (("real", real, REAL_COLOR), ("synthetic", synthetic, SYNTHETIC_COLOR)):
         counts = np.histogram(values, bins=edges)[0] / max(len(values), 1)
@@ -77,7 +80,8 @@ def column_figures(result) -> list[str]:
         if spec.kind == CATEGORICAL:
             fig = _categorical_column_figure(spec.name, real, synthetic)
         elif spec.kind == DATETIME:
-            fig = _numeric_column_figure(spec.name, datetime_to_float(real), datetime_to_float(synthetic))
+            fig = _numeric_column_figure(spec.name, datetime_to_float(real), datetime_to_float(synthetic),
+                                         dates=True)
         else:
             fig = _numeric_column_figure(spec.name, pd.to_numeric(real, errors="coerce").to_numpy(float),
                                          pd.to_numeric(synthetic, errors="coerce").to_numpy(float))

@@ -31,6 +31,7 @@ from sklearn.preprocessing import QuantileTransformer
 
 from tabsyn.evaluation._checks import subsample
 from tabsyn.evaluation.encoding import category_strings, datetime_to_float
+from tabsyn.evaluation.fidelity import quiet_sdmetrics
 from tabsyn.tabular.schema import CATEGORICAL, DATETIME, ID, ColumnSpec, sdmetrics_metadata
 
 # Rows of training and of holdout data the distances are measured to (each), and
@@ -140,10 +141,11 @@ def _closest(reference: np.ndarray, query: np.ndarray) -> np.ndarray:
 def _sdmetrics_dcr(train, synthetic, holdout, specs, seed: int) -> float:
     n = min(len(train), len(holdout), len(synthetic), SDMETRICS_ROWS)
     frames = [subsample(f, n, seed + i).rename(columns=str) for i, f in enumerate((train, synthetic, holdout))]
-    return float(DCROverfittingProtection.compute(
-        real_training_data=frames[0], synthetic_data=frames[1], real_validation_data=frames[2],
-        metadata=sdmetrics_metadata(specs), table_name=None,
-    ))
+    with quiet_sdmetrics():
+        return float(DCROverfittingProtection.compute(
+            real_training_data=frames[0], synthetic_data=frames[1], real_validation_data=frames[2],
+            metadata=sdmetrics_metadata(specs), table_name=None,
+        ))
 
 
 def privacy(
