@@ -1,0 +1,297 @@
+"""Benchmark suite: TabSyn and SDV's synthesizers on the five TabSyn tables, scored by tabsyn.evaluation.
+
+For each (dataset, system): split the table with the benchmark protocol (shuffle with seed
+0, 80% train, 20% holdout), fit the system on the training split in a child process,
+sample as many rows as the training split, and score them with
+``evaluate(train, synthetic, holdout=holdout, target=target)``. Fit seconds, sample
+rows/second and the child's peak resident memory are recorded beside the scores.
+
+Systems: ``tabsyn`` (``tabsyn.TabSynthesizer()``, default settings), ``gaussiancopula``,
+``tvae`` and ``ctgan`` (SDV 2.x defaults, metadata detected from the training split;
+``pip install -e .[bench]``), and ``holdout``: real rows never trained on, the output of
+an ideal generator. For ``holdout`` the holdout is cut in two halves: the first half is
+scored as the "synthetic" table against the second half, so its privacy and efficacy
+figures are the ones fresh real data gets (test set half the size of the others').
+
+Each result goes to ``benchmarks/results/suite/<dataset>__<system>.json`` as soon as it
+is done; existing files are skipped (resume) unless ``--force``. Render the tables with
+``python benchmarks/render_results.py``.
+
+    python benchmarks/suite.py --datasets adult magic --systems gaussiancopula holdout
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import pandas as pd
+
+from tabsyn.datasets import DATASETS, load_dataset, train_holdout_split
+
+SYSTEMS = ("tabsyn", "gaussiancopula", "tvae", "ctgan", "holdout")
+SDV_CLASSES = {"gaussiancopula": "GaussianCopulaSynthesizer", "tvae": "TVAESynthesizer",
+               "ctgan": "CTGANSynthesizer"}
+RESULTS_DIR = Path(__file__).resolve().parent / "results" / "suite"
+SEED = 0
+
+
+def split(name: str) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """The benchmark protocol's training split, holdout and target for one dataset."""
+    df, target, _ = load_dataset(name)
+    train, holdout = train_holdout_split(df, seed=SEED)
+    return train, holdout, target
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MiB.
+
+    On Linux this is ``VmHWM`` of /proc/self/status: ``ru_maxrss`` would not do, as Linux
+    carries it across fork and exec, so a child would report at least its parent's size.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+def make_synthesizer(system: str, train: pd.DataFrame):
+    """A fresh, unfitted synthesizer exposing ``fit(df)`` and ``sample(n)``."""
+    if system == "tabsyn":
+        from tabsyn import TabSynthesizer
+
+        return TabSynthesizer(random_state=SEED, verbose=False)
+    import sdv.single_table
+    from sdv.metadata import Metadata
+
+    metadata = Metadata.detect_from_dataframes({"table": train})
+    synthesizer = getattr(sdv.single_table, SDV_CLASSES[system])(metadata)
+    return _SDVAdapter(synthesizer)
+
+
+class _SDVAdapter:
+    """SDV 2.x takes and returns ``{table name: DataFrame}``; the suite calls ``fit(df)``, ``sample(n)``."""
+
+    def __init__(self, synthesizer):
+        self.synthesizer = synthesizer
+
+    def fit(self, df: pd.DataFrame) -> "_SDVAdapter":
+        self.synthesizer.fit({"table": df})
+        return self
+
+    def sample(self, n: int) -> pd.DataFrame:
+        return self.synthesizer.sample(num_rows=n)["table"]
+
+
+def child_run(dataset: str, system: str, out_dir: Path) -> None:
+    """Fit and sample in this (child) process; write the rows and the measurements."""
+    import random
+    import warnings
+
+    import numpy as np
+    import torch
+
+    warnings.filterwarnings("ignore", message=".*save_to_json.*")  # SDV: we never save metadata
+    random.seed(SEED), np.random.seed(SEED), torch.manual_seed(SEED)
+    train, _, _ = split(dataset)
+    synthesizer = make_synthesizer(system, train)
+    rss_before = peak_rss_mb()
+    start = time.perf_counter()
+    synthesizer.fit(train)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    synthetic = synthesizer.sample(len(train))
+    sample_seconds = time.perf_counter() - start
+    synthetic.to_pickle(out_dir / "synthetic.pkl")
+    (out_dir / "measurements.json").write_text(json.dumps({
+        "fit_seconds": fit_seconds, "sample_seconds": sample_seconds,
+        "sample_rows_per_second": len(synthetic) / sample_seconds if sample_seconds > 0 else None,
+        "peak_rss_mb": peak_rss_mb(), "rss_before_fit_mb": rss_before,
+        "torch_threads": torch.get_num_threads(),
+    }))
+
+
+def generate(dataset: str, system: str, holdout: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Synthetic rows and measurements: in a child process, or the holdout's first half."""
+    if system == "holdout":
+        half = len(holdout) // 2
+        return holdout.iloc[:half].reset_index(drop=True), {
+            "fit_seconds": 0.0, "sample_seconds": None, "sample_rows_per_second": None,
+            "peak_rss_mb": None, "rss_before_fit_mb": None}
+    with tempfile.TemporaryDirectory(prefix=f"tabsyn-{dataset}-{system}-") as tmp:
+        cmd = [sys.executable, __file__, "--child", dataset, system, tmp]
+        subprocess.run(cmd, check=True)
+        synthetic = pd.read_pickle(Path(tmp) / "synthetic.pkl")  # written by our own child
+        measurements = json.loads((Path(tmp) / "measurements.json").read_text())
+    return synthetic, measurements
+
+
+class _EpochClock:
+    """Times the epoch loops of ctgan's TVAE and CTGAN, which iterate ``tqdm(range(epochs))``."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def __enter__(self) -> "_EpochClock":
+        import ctgan.synthesizers.ctgan as ctgan_module
+        import ctgan.synthesizers.tvae as tvae_module
+        from tqdm import tqdm
+
+        clock = self
+
+        class TimedTqdm(tqdm):
+            def __iter__(self):
+                start = time.perf_counter()
+                yield from super().__iter__()
+                clock.seconds += time.perf_counter() - start
+
+        self._modules = (ctgan_module, tvae_module)
+        for module in self._modules:
+            module.tqdm = TimedTqdm
+        self._original = tqdm
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for module in self._modules:
+            module.tqdm = self._original
+
+
+def estimate_epochs(datasets: list[str], path: Path, epochs: int = 2) -> None:
+    """Time TVAE and CTGAN fits of a few epochs and extrapolate to their default epochs.
+
+    The epoch loop is timed inside ctgan (per epoch = loop seconds / epochs); everything
+    else in ``fit`` (metadata, SDV and ctgan transformers with their Gaussian mixture per
+    numerical column) is the overhead, paid once. Estimate = overhead + default epochs x
+    per-epoch seconds; sampling and evaluation are not included. Results go to ``path``.
+    """
+    import warnings
+
+    import sdv.single_table
+    import torch
+    from sdv.metadata import Metadata
+
+    warnings.filterwarnings("ignore")
+    estimates = json.loads(path.read_text()) if path.exists() else {}
+    for dataset in datasets:
+        train, _, _ = split(dataset)
+        metadata = Metadata.detect_from_dataframes({"table": train})
+        for system in ("tvae", "ctgan"):
+            cls = getattr(sdv.single_table, SDV_CLASSES[system])
+            torch.manual_seed(SEED)
+            with _EpochClock() as clock:
+                start = time.perf_counter()
+                cls(metadata, epochs=epochs).fit({"table": train})
+                total = time.perf_counter() - start
+            per_epoch, overhead = clock.seconds / epochs, total - clock.seconds
+            default_epochs = cls(metadata).epochs
+            minutes = (overhead + default_epochs * per_epoch) / 60
+            estimates[f"{dataset}__{system}"] = {
+                "dataset": dataset, "system": system, "train_rows": len(train),
+                "epochs_timed": epochs, "fit_seconds": total,
+                "seconds_per_epoch": per_epoch, "overhead_seconds": overhead,
+                "default_epochs": default_epochs, "estimated_fit_minutes": minutes,
+                "torch_threads": torch.get_num_threads(), "machine": machine(),
+                "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            }
+            print(f"{dataset:9} {system:6} {per_epoch:6.1f} s/epoch, overhead {overhead:5.1f} s, "
+                  f"~{minutes:.0f} min for {default_epochs} epochs", flush=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(estimates, indent=2))
+
+
+def machine() -> dict:
+    """CPU model, cores and memory of this machine."""
+    cpu = platform.processor() or platform.machine()
+    ram_gb = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        meminfo = Path("/proc/meminfo").read_text().split()
+        ram_gb = round(int(meminfo[meminfo.index("MemTotal:") + 1]) / 1024**2, 1)
+    except (OSError, ValueError):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": ram_gb, "platform": platform.platform()}
+
+
+def versions() -> dict:
+    out = {"python": platform.python_version()}
+    for package in ("tabsyn", "sdv", "sdmetrics", "torch", "scikit-learn", "pandas"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = None
+    return out
+
+
+def run_one(dataset: str, system: str, path: Path) -> dict:
+    """Generate, evaluate and write one result file; returns what was written."""
+    from tabsyn.evaluation import evaluate
+
+    train, holdout, target = split(dataset)
+    synthetic, measurements = generate(dataset, system, holdout)
+    test = holdout.iloc[len(holdout) // 2:].reset_index(drop=True) if system == "holdout" else holdout
+    start = time.perf_counter()
+    result = evaluate(train, synthetic[train.columns], holdout=test, target=target, random_state=SEED)
+    record = {
+        "dataset": dataset, "system": system, "target": target,
+        "rows": {"train": len(train), "holdout": len(test), "synthetic": len(synthetic)},
+        **measurements,
+        "evaluate_seconds": time.perf_counter() - start,
+        "scores": result.to_dict(),
+        "machine": machine(), "versions": versions(),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "python benchmarks/suite.py " + " ".join(sys.argv[1:]),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".json.part")
+    partial.write_text(json.dumps(record, indent=2, default=str))
+    partial.replace(path)
+    return record
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
+    parser.add_argument("--force", action="store_true", help="rerun results that already exist")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--estimate-epochs", action="store_true",
+                        help="only time 2-epoch TVAE/CTGAN fits and extrapolate to their defaults")
+    parser.add_argument("--child", nargs=3, metavar=("DATASET", "SYSTEM", "DIR"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return child_run(args.child[0], args.child[1], Path(args.child[2]))
+    if args.estimate_epochs:
+        return estimate_epochs(args.datasets, args.results_dir / "sdv_epoch_estimates.json")
+    for dataset in args.datasets:
+        for system in args.systems:
+            path = args.results_dir / f"{dataset}__{system}.json"
+            if path.exists() and not args.force:
+                print(f"{dataset:9} {system:15} skipped: {path.name} exists (--force reruns)")
+                continue
+            r = run_one(dataset, system, path)
+            s = r["scores"]
+            print(f"{dataset:9} {system:15} quality {s['fidelity']['quality_score']:.3f}  "
+                  f"detection {s['detection']['roc_auc']:.3f}  fit {r['fit_seconds']:.0f} s  "
+                  f"evaluate {r['evaluate_seconds']:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
