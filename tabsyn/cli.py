@@ -104,7 +104,8 @@ def cmd_fit(args) -> None:
     if args.target is not None and args.target not in df.columns:
         raise CLIError(f"--target {args.target!r} is not a column of {args.data}; columns: {list(df.columns)}")
     synth = TabSynthesizer(preset=args.preset, device=args.device, random_state=args.seed,
-                           verbose=not args.quiet, time_budget=args.time_budget)
+                           verbose=not args.quiet, time_budget=args.time_budget,
+                           vae_steps=args.vae_steps, diffusion_steps=args.diffusion_steps)
     synth.fit(df)
     synth.save(args.output)
     print(f"fitted {len(df)} rows x {df.shape[1]} columns in {synth.fit_seconds_:.0f} s; model written to {args.output}")
@@ -184,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", help="column to check exists (used by evaluate for ML efficacy)")
     p.add_argument("--preset", default="default", choices=sorted(PRESETS), help="sizes and budgets (default: %(default)s)")
     p.add_argument("--time-budget", type=float, default=None, help="stop training after this many seconds")
+    p.add_argument("--vae-steps", type=int, default=None, help="VAE optimiser steps (default: the preset's)")
+    p.add_argument("--diffusion-steps", type=int, default=None, help="diffusion optimiser steps (default: the preset's)")
     p.add_argument("--seed", type=int, default=None, help="random seed for a reproducible fit")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

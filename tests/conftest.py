@@ -42,4 +42,4 @@ def adult_small(adult) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def tiny_settings() -> dict:
     """A budget that fits in seconds; enough to exercise every stage for real."""
-    return dict(preset="fast", vae_epochs=3, diffusion_epochs=5, sampling_steps=4, verbose=False)
+    return dict(preset="fast", vae_steps=9, diffusion_steps=15, sampling_steps=4, verbose=False)

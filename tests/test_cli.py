@@ -22,7 +22,7 @@ def csv_and_model(adult_small, tmp_path_factory):
     data = folder / "adult.csv"
     adult_small.head(600).to_csv(data, index=False)
     model = folder / "model.tabsyn"
-    run("fit", data, "-o", model, "--preset", "fast", "--seed", "0", "--quiet")
+    run("fit", data, "-o", model, "--preset", "fast", "--vae-steps", "40", "--diffusion-steps", "60", "--seed", "0", "--quiet")
     return data, model
 
 
@@ -64,7 +64,7 @@ def test_a_file_that_is_not_a_model_is_refused(tmp_path, csv_and_model):
 
 def test_bad_target_and_bad_n(csv_and_model, tmp_path):
     data, model = csv_and_model
-    proc = run("fit", data, "-o", tmp_path / "m", "--target", "salary", "--preset", "fast", check=False)
+    proc = run("fit", data, "-o", tmp_path / "m", "--target", "salary", check=False)
     assert proc.returncode == 2 and "--target 'salary' is not a column" in proc.stderr
     proc = run("sample", model, "-n", 0, "-o", tmp_path / "x.csv", check=False)
     assert proc.returncode == 2 and "-n must be a positive integer; got 0" in proc.stderr

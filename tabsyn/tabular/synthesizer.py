@@ -27,8 +27,8 @@ from tabsyn.training import History, TrainConfig, train
 class Settings:
     """Everything a preset fixes; any field can be overridden by a keyword argument."""
 
-    vae_epochs: int           # upper bound on VAE epochs
-    diffusion_epochs: int     # upper bound on diffusion epochs
+    vae_steps: int            # VAE optimiser steps (whole epochs, rounded up)
+    diffusion_steps: int      # upper bound on diffusion optimiser steps (early stopping may end sooner)
     batch_size: int           # rows per optimiser step, both stages
     d_token: int              # latent width per column
     ffn_factor: int           # VAE feed-forward width = d_token * ffn_factor
@@ -36,22 +36,25 @@ class Settings:
     sampling_steps: int       # Heun steps (2 * steps - 1 denoiser calls)
     vae_lr: float
     diffusion_lr: float
-    patience: int             # diffusion epochs without validation improvement before stopping
-    beta_patience: int        # VAE epochs without improvement before beta decays
+    patience_steps: int       # diffusion steps without validation improvement before stopping
+    beta_patience_steps: int  # VAE steps without improvement before beta decays
+    ema_decay: float | None = None  # keep an EMA of the denoiser's weights (validated and kept)
 
 
 # "default" is chosen by measurement on a 2-core CPU (README, "Speed and presets"):
 # Adult fits in a few minutes. "paper" is the reference implementation's scale.
 PRESETS = {
-    "fast": Settings(vae_epochs=20, diffusion_epochs=60, batch_size=512, d_token=4, ffn_factor=16,
+    "fast": Settings(vae_steps=500, diffusion_steps=1500, batch_size=512, d_token=4, ffn_factor=16,
                      denoiser_width=128, sampling_steps=20, vae_lr=2e-3, diffusion_lr=2e-3,
-                     patience=20, beta_patience=5),
-    "default": Settings(vae_epochs=60, diffusion_epochs=400, batch_size=1024, d_token=4, ffn_factor=32,
+                     patience_steps=500, beta_patience_steps=100),
+    "default": Settings(vae_steps=700, diffusion_steps=14000, batch_size=1024, d_token=4, ffn_factor=32,
                         denoiser_width=256, sampling_steps=30, vae_lr=2e-3, diffusion_lr=1e-3,
-                        patience=60, beta_patience=5),
-    "paper": Settings(vae_epochs=4000, diffusion_epochs=10000, batch_size=4096, d_token=4, ffn_factor=32,
+                        patience_steps=1400, beta_patience_steps=110, ema_decay=None),
+    # The reference's 4000 VAE and 10000 diffusion epochs (patience 500) at its batch of
+    # 4096, counted in steps for a table of Adult's size (7 batches an epoch).
+    "paper": Settings(vae_steps=28000, diffusion_steps=70000, batch_size=4096, d_token=4, ffn_factor=32,
                       denoiser_width=1024, sampling_steps=50, vae_lr=1e-3, diffusion_lr=1e-3,
-                      patience=500, beta_patience=10),
+                      patience_steps=3500, beta_patience_steps=70),
 }
 
 MAX_BETA, MIN_BETA, BETA_DECAY = 1e-2, 1e-5, 0.7
@@ -71,8 +74,9 @@ class TabSynthesizer(BaseSynthesizer):
         Sizes and budgets. "default" fits Adult (26k rows) in a few minutes on
         a 2-core CPU; "fast" is for quick looks and tests; "paper" is the
         reference implementation's scale (hours on a CPU; use a GPU).
-    vae_epochs, diffusion_epochs, batch_size, d_token, denoiser_width, sampling_steps : int, optional
-        Override the preset's value.
+    vae_steps, diffusion_steps, batch_size, d_token, denoiser_width, sampling_steps : int, optional
+        Override the preset's value. Budgets are optimiser steps (rounded up to
+        whole epochs), so a small table trains as long as a large one.
     time_budget : float, optional
         Wall-clock seconds for fit (40% VAE, 60% diffusion); stops a stage early.
         Results then depend on machine speed, so runs are only reproducible without it.
@@ -111,8 +115,8 @@ class TabSynthesizer(BaseSynthesizer):
         self,
         *,
         preset: str = "default",
-        vae_epochs: int | None = None,
-        diffusion_epochs: int | None = None,
+        vae_steps: int | None = None,
+        diffusion_steps: int | None = None,
         batch_size: int | None = None,
         d_token: int | None = None,
         denoiser_width: int | None = None,
@@ -125,8 +129,8 @@ class TabSynthesizer(BaseSynthesizer):
         verbose: bool = True,
     ):
         self.preset = preset
-        self.vae_epochs = vae_epochs
-        self.diffusion_epochs = diffusion_epochs
+        self.vae_steps = vae_steps
+        self.diffusion_steps = diffusion_steps
         self.batch_size = batch_size
         self.d_token = d_token
         self.denoiser_width = denoiser_width
@@ -142,7 +146,7 @@ class TabSynthesizer(BaseSynthesizer):
     def _settings(self) -> Settings:
         check_choice(self.preset, "preset", tuple(PRESETS))
         overrides = {}
-        for name in ("vae_epochs", "diffusion_epochs", "batch_size", "d_token", "denoiser_width", "sampling_steps"):
+        for name in ("vae_steps", "diffusion_steps", "batch_size", "d_token", "denoiser_width", "sampling_steps"):
             value = getattr(self, name)
             if value is not None:
                 overrides[name] = check_positive(value, name, integer=True)
@@ -214,8 +218,15 @@ class TabSynthesizer(BaseSynthesizer):
             return order, order
         return order[n_val:], order[:n_val]
 
+    @staticmethod
+    def _steps_per_epoch(n_rows: int, batch_size: int) -> int:
+        """Batches an epoch; a last batch of a single row is dropped (as ``_batches`` does)."""
+        size = min(batch_size, n_rows)
+        full, rest = divmod(n_rows, size)
+        return full + (rest >= 2)
+
     def _batches(self, n_rows: int, batch_size: int):
-        """Shuffled mini-batches of indices; a last batch of one row is folded in."""
+        """Shuffled mini-batches of indices, ``_steps_per_epoch`` of them."""
         def epoch():
             perm = torch.randperm(n_rows)
             size = min(batch_size, n_rows)
@@ -253,10 +264,12 @@ class TabSynthesizer(BaseSynthesizer):
                 beta["best"], beta["bad"] = record["val_recon"], 0
             else:
                 beta["bad"] += 1
-                if beta["bad"] >= s.beta_patience:
+                if beta["bad"] >= beta_patience:
                     beta["value"], beta["bad"] = max(beta["value"] * BETA_DECAY, MIN_BETA), 0
 
-        config = TrainConfig(max_epochs=s.vae_epochs, lr=s.vae_lr, max_seconds=max_seconds)
+        per_epoch = self._steps_per_epoch(len(train_idx), s.batch_size)
+        beta_patience = -(-s.beta_patience_steps // per_epoch)
+        config = TrainConfig(max_epochs=-(-s.vae_steps // per_epoch), lr=s.vae_lr, max_seconds=max_seconds)
         history, _ = train(vae, config=config, batches=self._batches(len(train_idx), s.batch_size),
                            loss_fn=loss_fn, validate=validate, monitor="val_recon",
                            on_epoch_end=decay_beta, desc="VAE", verbose=self.verbose)
@@ -276,8 +289,10 @@ class TabSynthesizer(BaseSynthesizer):
             g = torch.Generator(device=device).manual_seed(val_seed)
             return {"val_loss": sum(loss(model, z_val, generator=g).mean().item() for _ in range(4)) / 4}
 
-        config = TrainConfig(max_epochs=s.diffusion_epochs, lr=s.diffusion_lr, patience=s.patience,
-                             max_seconds=max_seconds)
+        per_epoch = self._steps_per_epoch(len(train_idx), s.batch_size)
+        config = TrainConfig(max_epochs=-(-s.diffusion_steps // per_epoch), lr=s.diffusion_lr,
+                             patience=-(-s.patience_steps // per_epoch), max_seconds=max_seconds,
+                             ema_decay=s.ema_decay)
         history, _ = train(denoiser, config=config, batches=self._batches(len(train_idx), s.batch_size),
                            loss_fn=loss_fn, validate=validate, monitor="val_loss",
                            desc="diffusion", verbose=self.verbose)

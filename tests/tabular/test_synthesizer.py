@@ -1,0 +1,142 @@
+"""The estimator contract and an end-to-end fit on real data (Adult slices)."""
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+import tabsyn
+from tabsyn import TabSynthesizer
+
+
+@pytest.fixture(scope="module")
+def fitted(adult_small, tiny_settings):
+    return TabSynthesizer(random_state=0, **tiny_settings).fit(adult_small)
+
+
+def test_init_only_stores_parameters():
+    s = TabSynthesizer(preset="nonsense", device="gpu", vae_steps=-1)
+    assert s.get_params()["preset"] == "nonsense"  # validated in fit, not here
+
+
+def test_get_set_params_and_clone():
+    s = TabSynthesizer(vae_steps=7, random_state=3)
+    assert s.get_params()["vae_steps"] == 7
+    assert s.set_params(diffusion_steps=9) is s and s.diffusion_steps == 9
+    c = clone(s)
+    assert c is not s and c.get_params() == s.get_params()
+
+
+def test_sample_before_fit_says_to_call_fit():
+    with pytest.raises(NotFittedError, match="not fitted yet. Call 'fit'"):
+        TabSynthesizer().sample(3)
+
+
+def test_fit_returns_self_and_learns_underscored_attributes(adult_small, tiny_settings):
+    s = TabSynthesizer(random_state=0, **tiny_settings)
+    assert s.fit(adult_small) is s
+    assert s.n_features_in_ == 15 and list(s.feature_names_in_) == list(adult_small.columns)
+    assert [c.kind for c in s.columns_][:3] == ["numerical", "categorical", "numerical"]
+    assert len(s.history_["vae"].records) == 3 and len(s.history_["diffusion"].records) == 5
+    assert s.settings_["sampling_steps"] == 4
+
+
+def test_sample_has_the_columns_dtypes_and_ranges_of_the_data(fitted, adult_small):
+    out = fitted.sample(400, random_state=1)
+    assert list(out.columns) == list(adult_small.columns)
+    assert (out.dtypes == adult_small.dtypes).all()
+    for col in ["workclass", "education", "income", "native-country"]:
+        assert set(out[col].dropna()) <= set(adult_small[col].dropna())
+    for col in ["age", "fnlwgt", "hours-per-week"]:
+        assert out[col].between(adult_small[col].min(), adult_small[col].max()).all()
+        assert out[col].notna().all()
+
+
+def test_same_seed_same_rows_whatever_the_batch_size(fitted):
+    a = fitted.sample(300, random_state=5, batch_size=300)
+    b = fitted.sample(300, random_state=5, batch_size=64)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(fitted.sample(300, random_state=6))
+
+
+def test_successive_calls_continue_the_stream_and_seeded_calls_leave_it(adult_small, tiny_settings):
+    s1 = TabSynthesizer(random_state=0, **tiny_settings).fit(adult_small)
+    s2 = TabSynthesizer(random_state=0, **tiny_settings).fit(adult_small)
+    first = s1.sample(50)
+    s1.sample(10, random_state=123)  # does not advance the stream
+    second = s1.sample(50)
+    assert not first.equals(second)
+    # The same seed reproduces fit and the whole sequence of calls.
+    pd.testing.assert_frame_equal(s2.sample(50), first)
+    pd.testing.assert_frame_equal(s2.sample(50), second)
+
+
+@pytest.mark.parametrize("n, error, message", [
+    (0, ValueError, "n must be a positive integer; got 0"),
+    (-5, ValueError, "n must be a positive integer; got -5"),
+    (2.5, TypeError, r"n must be a positive integer; got 2.5 \(float\)"),
+    ("10", TypeError, "n must be a positive integer; got '10' \\(str\\)"),
+])
+def test_bad_n_is_rejected(fitted, n, error, message):
+    with pytest.raises(error, match=message):
+        fitted.sample(n)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"preset": "huge"}, r"preset must be one of \['fast', 'default', 'paper'\]; got 'huge'"),
+    ({"device": "gpu"}, r"device must be one of .*; got 'gpu'"),
+    ({"vae_steps": 0}, "vae_steps must be a positive integer; got 0"),
+    ({"validation_fraction": 0.7}, r"validation_fraction must be a number in \[0.0, 0.5\); got 0.7"),
+    ({"random_state": "seed"}, "random_state must be None, a non-negative int"),
+])
+def test_bad_parameters_are_rejected_at_fit(adult_small, params, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        TabSynthesizer(verbose=False, **params).fit(adult_small.head(50))
+
+
+def test_save_and_tabsyn_load_give_identical_samples(fitted, tmp_path):
+    path = tmp_path / "model.tabsyn"
+    fitted.save(path)
+    loaded = tabsyn.load(path)
+    assert isinstance(loaded, TabSynthesizer) and loaded.get_params() == fitted.get_params()
+    pd.testing.assert_frame_equal(loaded.sample(200, random_state=9), fitted.sample(200, random_state=9))
+    assert loaded.history_["vae"].records == fitted.history_["vae"].records
+
+
+def test_joblib_round_trip_gives_identical_samples_and_continues_the_stream(fitted, tmp_path):
+    path = tmp_path / "model.joblib"
+    joblib.dump(fitted, path)
+    loaded = joblib.load(path)
+    pd.testing.assert_frame_equal(loaded.sample(200, random_state=9), fitted.sample(200, random_state=9))
+    pd.testing.assert_frame_equal(loaded.sample(20), fitted.sample(20))
+
+
+def test_unfitted_estimators_save_and_pickle_too(tmp_path):
+    s = TabSynthesizer(vae_steps=3)
+    s.save(tmp_path / "m")
+    assert tabsyn.load(tmp_path / "m").get_params() == s.get_params()
+    joblib.dump(s, tmp_path / "j")
+    with pytest.raises(NotFittedError):
+        joblib.load(tmp_path / "j").sample(1)
+
+
+def test_missing_values_come_back_at_their_real_rate(adult, tiny_settings):
+    # workclass / occupation are ~5.7% missing in Adult; add a numerical column with 30% missing.
+    df = adult.sample(3000, random_state=1).reset_index(drop=True)[["age", "workclass", "occupation", "hours-per-week"]]
+    df["hours-per-week"] = df["hours-per-week"].astype(float).mask(np.random.default_rng(0).random(len(df)) < 0.3)
+    settings = dict(tiny_settings, vae_steps=400, diffusion_steps=1000, sampling_steps=10)
+    out = TabSynthesizer(random_state=0, **settings).fit(df).sample(3000, random_state=0)
+    for col in ["workclass", "occupation", "hours-per-week"]:
+        assert out[col].isna().mean() == pytest.approx(df[col].isna().mean(), abs=0.04), col
+    assert out["age"].notna().all()
+
+
+def test_all_categorical_and_all_numerical_tables_fit(adult_small, tiny_settings):
+    cats = adult_small[["workclass", "sex", "race", "income"]]
+    out = TabSynthesizer(random_state=0, **tiny_settings).fit(cats).sample(30)
+    assert (out.dtypes == cats.dtypes).all()
+    nums = adult_small[["age", "fnlwgt", "capital-gain"]]
+    out = TabSynthesizer(random_state=0, **tiny_settings).fit(nums).sample(30)
+    assert (out.dtypes == nums.dtypes).all() and out.notna().all().all()
