@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-ADULT_COLUMNS = [
-    "age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
-    "occupation", "relationship", "race", "sex", "capital-gain", "capital-loss",
-    "hours-per-week", "native-country", "income",
-]
-
-
-def shared_datasets() -> Path:
-    """The offline copy of the benchmark tables (TABSYN_DATA_DIR, else ../shared/datasets)."""
-    env = os.environ.get("TABSYN_DATA_DIR")
-    if env:
-        return Path(env)
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "datasets"
-        if candidate.is_dir():
-            return candidate
-    pytest.fail("no shared/datasets folder found above the tests; set TABSYN_DATA_DIR")
+from tabsyn.datasets import load_adult
 
 
 @pytest.fixture(scope="session")
 def adult() -> pd.DataFrame:
-    path = shared_datasets() / "adult.data"
-    return pd.read_csv(path, header=None, names=ADULT_COLUMNS, skipinitialspace=True, na_values="?")
+    """Adult's adult.data, from the offline copy (never downloaded in tests)."""
+    df, _, _ = load_adult(download=False)
+    return df
 
 
 @pytest.fixture(scope="session")
