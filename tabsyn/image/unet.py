@@ -124,6 +124,8 @@ class UNet(nn.Module):
         ``num_classes`` is the null class; ``y=None`` means all null.
     dropout : float
         Dropout inside ResNet blocks.
+    num_heads : int
+        Attention heads (reduced until it divides the channel count).
     image_size : tuple of int
         (H, W) of the inputs, used to place the attention layers.
     """
