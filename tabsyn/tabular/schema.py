@@ -5,17 +5,21 @@ Kinds:
 - ``numerical``: floats, and integers with many distinct values;
 - ``categorical``: object/string/category/bool columns, and integer codes with
   few distinct values (``max_int_levels``), which keep their integer dtype;
-- ``datetime``: ``datetime64`` columns, naive or timezone-aware;
+- ``datetime``: ``datetime64`` columns, naive or timezone-aware, and object
+  columns of ``datetime.date`` (date-only) or ``datetime.datetime`` values;
 - ``id``: a string or integer column whose values are all different and look like
   keys (strings unique per row; consecutive integers); regenerated as new keys,
   never copied.
 
-Every problem in a table is collected and reported in one ``ValueError``.
+Every problem in a table is collected and reported in one ``SchemaError`` (a
+``ValueError``); each message names the column, shows a value it received (and
+its row), and says how to convert it.
 This module never imports torch.
 """
 
 from __future__ import annotations
 
+import datetime
 import numbers
 from dataclasses import asdict, dataclass
 
@@ -47,20 +51,44 @@ class ColumnSpec:
         return asdict(self)
 
 
-def _python_types(values: pd.Series) -> set[type]:
-    kinds = set()
-    for v in values:
+def _python_types(values: pd.Series) -> dict[type, tuple]:
+    """Each Python type found among ``values`` -> (row label, value) of its first occurrence."""
+    kinds: dict[type, tuple] = {}
+    for label, v in values.items():
         if isinstance(v, (bool, np.bool_)):
-            kinds.add(bool)
+            t = bool
         elif isinstance(v, numbers.Integral):
-            kinds.add(int)
+            t = int
         elif isinstance(v, numbers.Real):
-            kinds.add(float)
+            t = float
         elif isinstance(v, str):
-            kinds.add(str)
+            t = str
         else:
-            kinds.add(type(v))
+            t = type(v)
+        kinds.setdefault(t, (label, v))
     return kinds
+
+
+def _plain(v: object) -> object:
+    """NumPy scalars as Python ones, so messages read ``1``, not ``np.int64(1)``."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _example(types: dict[type, tuple]) -> str:
+    """``1 (int) at row 0, 'a' (str) at row 3``: one value of each type, where it was found."""
+    return ", ".join(f"{_plain(v)!r} ({t.__name__}) at row {_plain(label)!r}" for t, (label, v) in types.items())
+
+
+# Python values that have a better home than an object column, and how to move them there.
+_CONVERSIONS = {
+    "Decimal": "df[{name!r}].astype(float)",
+    "bytes": "df[{name!r}].str.decode('utf-8')",
+    "Period": "df[{name!r}].dt.to_timestamp()",
+    "Timedelta": "df[{name!r}].dt.total_seconds()",
+    "timedelta": "pd.to_timedelta(df[{name!r}]).dt.total_seconds()",
+}
+
+_PLAIN_CATEGORY_TYPES = {str, int, float, bool}
 
 
 def _looks_like_integer_keys(values: pd.Series) -> bool:
@@ -69,72 +97,173 @@ def _looks_like_integer_keys(values: pd.Series) -> bool:
     return len(v) >= MIN_ROWS_FOR_ID and (v.max() - v.min() + 1) <= 1.1 * len(v)
 
 
+def _category_problem(name: object, dtype: pd.CategoricalDtype) -> str | None:
+    """Categories tabsyn can store as plain data: strings, numbers, booleans, datetimes, intervals."""
+    cats = dtype.categories
+    if isinstance(cats, pd.IntervalIndex):
+        cats = cats.left
+    if isinstance(cats, pd.DatetimeIndex) or pd.api.types.is_numeric_dtype(cats.dtype) or pd.api.types.is_bool_dtype(cats.dtype):
+        return None
+    types = _python_types(pd.Series(cats, dtype=object))
+    if set(types) <= _PLAIN_CATEGORY_TYPES:
+        return None
+    return (
+        f"column {name!r} is categorical with categories of type "
+        f"{sorted(t.__name__ for t in types)} (e.g. {_example(types)}), which tabsyn cannot "
+        f"store; accepted categories: strings, numbers, booleans, datetimes, intervals. "
+        f"Convert it, e.g. df[{name!r}] = df[{name!r}].astype(str)"
+    )
+
+
+def _object_column(name: object, col: pd.Series, present: pd.Series, spec: dict, max_int_levels: int) -> ColumnSpec | str:
+    """Kind of an object / string column, read off the Python values it holds."""
+    types = _python_types(present)
+    found = set(types)
+    if found <= {str}:
+        if spec["n_unique"] == len(col) and len(col) >= MIN_ROWS_FOR_ID:
+            return ColumnSpec(kind=ID, **spec)
+        return ColumnSpec(kind=CATEGORICAL, **spec)
+    if found <= {bool}:
+        return ColumnSpec(kind=CATEGORICAL, **spec)
+    if found <= {int}:
+        if spec["n_unique"] <= max_int_levels:
+            return ColumnSpec(kind=CATEGORICAL, **spec)  # a handful of integer codes, kept as they are
+        return (
+            f"column {name!r} is dtype object but holds {spec['n_unique']} different integers "
+            f"(e.g. {_example(types)}); convert it with df[{name!r}] = df[{name!r}].astype('Int64') "
+            f"so tabsyn models it as numbers (or raise max_int_levels to treat it as categories)"
+        )
+    if found <= {int, float}:
+        return (
+            f"column {name!r} is dtype object but holds only numbers (e.g. {_example(types)}); "
+            f"convert it with df[{name!r}] = pd.to_numeric(df[{name!r}]) so tabsyn models it as numbers"
+        )
+    if all(issubclass(t, (datetime.date, np.datetime64)) for t in found):
+        dates = all(not issubclass(t, (datetime.datetime, np.datetime64)) for t in found)
+        if dates:
+            return ColumnSpec(kind=DATETIME, **spec)  # date-only values, regenerated as dates
+        if not any(issubclass(t, datetime.date) and not issubclass(t, datetime.datetime) for t in found):
+            try:
+                pd.to_datetime(present)
+            except (ValueError, TypeError) as exc:
+                return (
+                    f"column {name!r} holds datetimes that pandas cannot put on one time axis "
+                    f"(e.g. {_example(types)}): {str(exc).splitlines()[0]}; convert it with "
+                    f"df[{name!r}] = pd.to_datetime(df[{name!r}], utc=True)"
+                )
+            return ColumnSpec(kind=DATETIME, **spec)
+        return (
+            f"column {name!r} mixes dates and datetimes (e.g. {_example(types)}); convert it "
+            f"with df[{name!r}] = pd.to_datetime(df[{name!r}])"
+        )
+    if len(found) == 1:
+        (t,) = found
+        how = _CONVERSIONS.get(t.__name__, "df[{name!r}].astype(str)").format(name=name)
+        return (
+            f"column {name!r} holds Python {t.__name__} values (e.g. {_example(types)}), which "
+            f"tabsyn cannot model; accepted: numbers, strings, booleans, datetimes. "
+            f"Convert it, e.g. df[{name!r}] = {how}"
+        )
+    shown = sorted(t.__name__ for t in found)
+    return (
+        f"column {name!r} mixes Python types {shown} (e.g. {_example(types)}); tabsyn needs "
+        f"one type per column (numbers, strings, booleans or datetimes): convert it, "
+        f"e.g. df[{name!r}] = df[{name!r}].astype(str)"
+    )
+
+
 def infer_column(name: object, col: pd.Series, *, max_int_levels: int = 20) -> ColumnSpec | str:
     """The spec of one column, or a message saying why it cannot be modelled."""
     dtype = col.dtype
     present = col.dropna()
     n_missing = int(col.isna().sum())
-    n_unique = int(present.nunique())
-    spec = dict(name=name, dtype=str(dtype), n_missing=n_missing, n_unique=n_unique)
+    spec = dict(name=name, dtype=str(dtype), n_missing=n_missing, n_unique=0)
     if len(present) == 0:
         return (
-            f"column {name!r} has no values (all {len(col)} are missing); drop it before fit"
+            f"column {name!r} has no values (all {len(col)} are missing); drop it before fit, "
+            f"e.g. df = df.drop(columns=[{name!r}])"
+        )
+    if isinstance(dtype, pd.CategoricalDtype):
+        problem = _category_problem(name, dtype)
+        if problem:
+            return problem
+    try:
+        spec["n_unique"] = int(present.nunique())
+    except TypeError:  # unhashable values: lists, dicts, sets
+        types = _python_types(present)
+        return (
+            f"column {name!r} holds unhashable Python {sorted(t.__name__ for t in types)} values "
+            f"(e.g. {_example(types)}), which tabsyn cannot model; accepted: numbers, strings, "
+            f"booleans, datetimes. Convert it, e.g. df[{name!r}] = df[{name!r}].astype(str)"
         )
     if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
         return ColumnSpec(kind=CATEGORICAL, **spec)
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return ColumnSpec(kind=DATETIME, **spec)
-    if pd.api.types.is_timedelta64_dtype(dtype) or pd.api.types.is_complex_dtype(dtype):
-        return f"column {name!r} has dtype {dtype}, which tabsyn cannot model; accepted: numbers, strings, categories, booleans, datetimes"
+    if isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype)) or pd.api.types.is_timedelta64_dtype(dtype) \
+            or pd.api.types.is_complex_dtype(dtype):
+        how = {"m": f"df[{name!r}].dt.total_seconds()", "c": f"np.abs(df[{name!r}])"}.get(
+            getattr(dtype, "kind", ""), f"df[{name!r}].astype(str)")
+        if isinstance(dtype, pd.PeriodDtype):
+            how = f"df[{name!r}].dt.to_timestamp()"
+        if isinstance(dtype, pd.IntervalDtype):
+            how = f"df[{name!r}].astype('category')"
+        return (
+            f"column {name!r} has dtype {dtype} (e.g. {_plain(present.iloc[0])!r} at row {_plain(present.index[0])!r}), "
+            f"which tabsyn cannot model; accepted: numbers, strings, categories, booleans, "
+            f"datetimes. Convert it, e.g. df[{name!r}] = {how}"
+        )
     if pd.api.types.is_integer_dtype(dtype):
-        if n_unique == len(col) and _looks_like_integer_keys(present):
+        if spec["n_unique"] == len(col) and _looks_like_integer_keys(present):
             return ColumnSpec(kind=ID, **spec)
-        kind = CATEGORICAL if n_unique <= max_int_levels else NUMERICAL
+        kind = CATEGORICAL if spec["n_unique"] <= max_int_levels else NUMERICAL
         return ColumnSpec(kind=kind, **spec)
     if pd.api.types.is_float_dtype(dtype):
-        if not np.isfinite(present.to_numpy(dtype=np.float64)).all():
-            return f"column {name!r} holds infinite values; replace them with NaN (missing) or finite numbers"
+        values = present.to_numpy(dtype=np.float64)
+        infinite = ~np.isfinite(values)
+        if infinite.any():
+            first = int(np.argmax(infinite))
+            return (
+                f"column {name!r} holds {int(infinite.sum())} infinite value(s) (e.g. "
+                f"{float(values[first])!r} at row {_plain(present.index[first])!r}); replace them with NaN "
+                f"(missing) or finite numbers, e.g. df[{name!r}] = df[{name!r}].replace([np.inf, -np.inf], np.nan)"
+            )
         return ColumnSpec(kind=NUMERICAL, **spec)
-    # object / string columns: look at the Python values.
-    types = _python_types(present)
-    if types <= {str}:
-        if n_unique == len(col) and len(col) >= MIN_ROWS_FOR_ID:
-            return ColumnSpec(kind=ID, **spec)
-        return ColumnSpec(kind=CATEGORICAL, **spec)
-    if types <= {bool} or types <= {int}:
-        return ColumnSpec(kind=CATEGORICAL, **spec)
-    if types <= {int, float}:
-        return (
-            f"column {name!r} is dtype object but holds only numbers; convert it with "
-            f"pd.to_numeric(df[{name!r}]) so tabsyn models it as numbers"
-        )
-    shown = sorted(t.__name__ for t in types)
-    return (
-        f"column {name!r} mixes Python types {shown}; tabsyn needs one type per column "
-        f"(numbers, strings, booleans or datetimes): convert it, e.g. df[{name!r}].astype(str)"
-    )
+    return _object_column(name, col, present, spec, max_int_levels)
 
 
 def infer_schema(df: pd.DataFrame, *, max_int_levels: int = 20) -> list[ColumnSpec]:
     """Infer a :class:`ColumnSpec` for every column; raise one error listing every problem."""
     if not isinstance(df, pd.DataFrame):
-        raise TypeError(
-            f"expected a pandas DataFrame; got {type(df).__name__}. Wrap arrays with "
-            f"pd.DataFrame(X, columns=[...]) so each column has a name"
-        )
+        if isinstance(df, pd.Series):
+            hint = "turn a Series into a one-column table with series.to_frame()"
+        elif isinstance(df, np.ndarray):
+            hint = (f"this array (shape {df.shape}) has no column names: wrap it with "
+                    f"pd.DataFrame(X, columns=[...]) so each column has a name")
+        else:
+            hint = "build one with pd.DataFrame(...), or read a file with pd.read_csv(...)"
+        raise TypeError(f"expected a pandas DataFrame; got {type(df).__name__}. {hint[0].upper()}{hint[1:]}")
     if df.shape[1] == 0:
-        raise SchemaError("the table has no columns; pass a DataFrame with at least one column")
+        raise SchemaError(
+            f"the table has no columns (shape {df.shape}); pass a DataFrame with at least one column"
+        )
     if df.shape[0] < 2:
-        raise SchemaError(f"the table has {df.shape[0]} rows; tabsyn needs at least 2 rows to learn from")
+        rows = "1 row" if df.shape[0] == 1 else f"{df.shape[0]} rows"
+        raise SchemaError(f"the table has {rows}; tabsyn needs at least 2 rows to learn from")
     duplicated = df.columns[df.columns.duplicated()].unique().tolist()
     if duplicated:
-        raise SchemaError(f"duplicate column names {duplicated}; every column needs its own name")
+        raise SchemaError(
+            f"duplicate column names {duplicated}; every column needs its own name: rename them, "
+            f"e.g. df.columns = [...] or df = df.loc[:, ~df.columns.duplicated()]"
+        )
     specs, problems = [], []
     for i, name in enumerate(df.columns):
         result = infer_column(name, df.iloc[:, i], max_int_levels=max_int_levels)
         (problems if isinstance(result, str) else specs).append(result)
+    if len(problems) == 1:
+        raise SchemaError(problems[0])
     if problems:
-        raise SchemaError("; ".join(problems))
+        raise SchemaError(f"{len(problems)} columns cannot be modelled:\n- " + "\n- ".join(problems))
     return specs
 
 

@@ -57,8 +57,8 @@ def test_all_problems_are_reported_together():
         infer_schema(df)
     msg = str(err.value)
     assert "column 'empty' has no values" in msg
-    assert "column 'mixed' mixes Python types ['float', 'int', 'str']" in msg
-    assert "column 'inf' holds infinite values" in msg
+    assert "column 'mixed' mixes Python types ['float', 'int', 'str'] (e.g. 1 (int) at row 0, 'a' (str) at row 1" in msg
+    assert "column 'inf' holds 1 infinite value(s) (e.g. inf at row 1)" in msg
     assert "'ok'" not in msg
 
 
@@ -66,7 +66,7 @@ def test_all_problems_are_reported_together():
     "df, message",
     [
         (pd.DataFrame(), "the table has no columns"),
-        (pd.DataFrame({"a": [1]}), "the table has 1 rows; tabsyn needs at least 2"),
+        (pd.DataFrame({"a": [1]}), "the table has 1 row; tabsyn needs at least 2 rows"),
         (pd.DataFrame([[1, 2], [3, 4]], columns=["a", "a"]), r"duplicate column names \['a'\]"),
     ],
 )
