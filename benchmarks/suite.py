@@ -239,6 +239,15 @@ def versions() -> dict:
     return out
 
 
+def _script(path: str) -> str:
+    """The running script's path as typed from the repository root (benchmarks/...)."""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(Path(__file__).resolve().parent.parent))
+    except ValueError:
+        return str(path)
+
+
 def run_one(dataset: str, system: str, path: Path) -> dict:
     """Generate, evaluate and write one result file; returns what was written."""
     from tabsyn.evaluation import evaluate
@@ -256,7 +265,7 @@ def run_one(dataset: str, system: str, path: Path) -> dict:
         "scores": result.to_dict(),
         "machine": machine(), "versions": versions(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": "python benchmarks/suite.py " + " ".join(sys.argv[1:]),
+        "command": "python " + " ".join([_script(sys.argv[0]), *sys.argv[1:]]),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
     }
     path.parent.mkdir(parents=True, exist_ok=True)

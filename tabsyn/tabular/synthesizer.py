@@ -47,9 +47,9 @@ PRESETS = {
     "fast": Settings(vae_steps=500, diffusion_steps=1500, batch_size=512, d_token=4, ffn_factor=16,
                      denoiser_width=128, sampling_steps=20, vae_lr=2e-3, diffusion_lr=2e-3,
                      patience_steps=500, beta_patience_steps=100),
-    "default": Settings(vae_steps=700, diffusion_steps=14000, batch_size=1024, d_token=4, ffn_factor=32,
+    "default": Settings(vae_steps=700, diffusion_steps=12000, batch_size=1024, d_token=4, ffn_factor=32,
                         denoiser_width=256, sampling_steps=30, vae_lr=2e-3, diffusion_lr=1e-3,
-                        patience_steps=1400, beta_patience_steps=110, ema_decay=None),
+                        patience_steps=1500, beta_patience_steps=110, ema_decay=0.999),
     # The reference's 4000 VAE and 10000 diffusion epochs (patience 500) at its batch of
     # 4096, counted in steps for a table of Adult's size (7 batches an epoch).
     "paper": Settings(vae_steps=28000, diffusion_steps=70000, batch_size=4096, d_token=4, ffn_factor=32,
