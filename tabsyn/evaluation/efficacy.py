@@ -16,7 +16,8 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.metrics import roc_auc_score
 
-from tabsyn.evaluation.encoding import TreeEncoding, category_key
+from tabsyn.evaluation.encoding import TreeEncoding
+from tabsyn.tabular.rows import category_key
 from tabsyn.tabular.schema import CATEGORICAL, ColumnSpec
 
 CLASSIFICATION, REGRESSION = "classification", "regression"

@@ -12,34 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tabsyn.tabular.rows import category_key, datetime_to_float
 from tabsyn.tabular.schema import CATEGORICAL, DATETIME, ID, ColumnSpec
 
 # HistGradientBoosting handles a categorical feature natively only below max_bins (255)
 # levels; columns with more levels are passed as ordinal codes instead.
 MAX_NATIVE_LEVELS = 255
-
-
-def datetime_to_float(col: pd.Series) -> np.ndarray:
-    """Nanoseconds since the epoch (UTC for timezone-aware columns); NaT -> NaN."""
-    values = pd.to_datetime(col, utc=True)
-    out = values.astype("int64").to_numpy(dtype=np.float64)
-    out[values.isna().to_numpy()] = np.nan
-    return out
-
-
-def category_key(value: object) -> object:
-    """The key a category value is coded by: 1 and 1.0 are one category, whatever the dtype."""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return int(value)
-    return value
-
-
-MISSING_KEY = "\0missing"
-
-
-def category_strings(col: pd.Series) -> pd.Series:
-    """Each value as a string key (1 and 1.0 alike); missing values get their own key."""
-    return col.astype(object).map(lambda v: MISSING_KEY if pd.isna(v) else str(category_key(v)))
 
 
 class TreeEncoding:

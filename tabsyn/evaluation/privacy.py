@@ -13,10 +13,11 @@ Three figures, each compared with what a holdout of real rows never trained on g
   (non-ID) column, beside the same fraction for holdout rows, since real tables hold
   duplicate rows too.
 
-Distances (Euclidean) are taken on quantile-scaled numerical columns (uniform on [0, 1],
-learned on the training rows, with a missing-value indicator) and one-hot categorical
-columns scaled by 1/sqrt(2), so a differing category and a numerical value at the other
-end of its range both add 1 to the squared distance.
+Distances (Euclidean) are taken in :class:`tabsyn.tabular.rows.RowSpace`, learned on the
+training rows: quantile-scaled numerical columns (uniform on [0, 1], with a missing-value
+indicator) and one-hot categorical columns scaled by 1/sqrt(2), so a differing category
+and a numerical value at the other end of its range both add 1 to the squared distance.
+The privacy guard of ``TabSynthesizer.sample`` measures in the same space.
 """
 
 from __future__ import annotations
@@ -26,13 +27,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from sdmetrics.single_table import DCROverfittingProtection
-from sklearn.neighbors import NearestNeighbors
-from sklearn.preprocessing import QuantileTransformer
 
 from tabsyn.evaluation._checks import subsample
-from tabsyn.evaluation.encoding import category_strings, datetime_to_float
 from tabsyn.evaluation.fidelity import quiet_sdmetrics
-from tabsyn.tabular.schema import CATEGORICAL, DATETIME, ID, ColumnSpec, sdmetrics_metadata
+from tabsyn.tabular.rows import RowSpace, row_keys
+from tabsyn.tabular.schema import ColumnSpec, sdmetrics_metadata
 
 # Rows of training and of holdout data the distances are measured to (each), and
 # synthetic rows measured: ~10k x 5k distances in a few seconds on 2 cores.
@@ -40,8 +39,6 @@ REFERENCE_ROWS = 10_000
 QUERY_ROWS = 5_000
 # sdmetrics' DCROverfittingProtection cross-joins in pandas: keep it to 1,000 rows a table.
 SDMETRICS_ROWS = 1_000
-# One-hot width per categorical column; rarer categories share one "other" slot.
-MAX_ONE_HOT = 1_000
 
 
 @dataclass
@@ -75,69 +72,6 @@ class Privacy:
     synthetic_to_holdout: np.ndarray = field(repr=False)
 
 
-class DistanceEncoding:
-    """Quantile-scaled numericals with missing indicators, scaled one-hot categoricals."""
-
-    def __init__(self, specs: list[ColumnSpec]):
-        self.specs = [s for s in specs if s.kind != ID]
-
-    def fit(self, train: pd.DataFrame) -> "DistanceEncoding":
-        """Learn quantiles and categories from the training rows."""
-        self.quantiles_, self.categories_ = {}, {}
-        for s in self.specs:
-            if s.kind == CATEGORICAL:
-                keys = category_strings(train[s.name])
-                top = keys.value_counts().index[:MAX_ONE_HOT]
-                self.categories_[s.name] = {k: i for i, k in enumerate(top)}
-            else:
-                v = _numbers(train[s.name], s.kind)
-                v = v[~np.isnan(v)].reshape(-1, 1)
-                qt = QuantileTransformer(n_quantiles=max(1, min(1000, len(v))), random_state=0)
-                self.quantiles_[s.name] = qt.fit(v if len(v) else np.zeros((1, 1)))
-        return self
-
-    def transform(self, df: pd.DataFrame) -> np.ndarray:
-        """One row of coordinates per row of ``df``."""
-        blocks = []
-        for s in self.specs:
-            if s.kind == CATEGORICAL:
-                index = self.categories_[s.name]
-                codes = category_strings(df[s.name]).map(index).fillna(len(index)).to_numpy(int)
-                block = np.zeros((len(df), len(index) + 1))  # last slot: unseen or rare
-                block[np.arange(len(df)), codes] = 1 / np.sqrt(2)
-            else:
-                v = _numbers(df[s.name], s.kind)
-                missing = np.isnan(v)
-                scaled = self.quantiles_[s.name].transform(np.nan_to_num(v).reshape(-1, 1))[:, 0]
-                block = np.column_stack([np.where(missing, 0.0, scaled), missing.astype(float)])
-            blocks.append(block)
-        return np.hstack(blocks) if blocks else np.zeros((len(df), 1))
-
-
-def _numbers(col: pd.Series, kind: str) -> np.ndarray:
-    if kind == DATETIME:
-        return datetime_to_float(col)
-    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
-
-
-def row_keys(df: pd.DataFrame, specs: list[ColumnSpec]) -> np.ndarray:
-    """A 64-bit hash per row over the non-ID columns; equal rows hash alike across dtypes."""
-    columns = {}
-    for i, s in enumerate(specs):
-        if s.kind == ID:
-            continue
-        col = df[s.name]
-        if s.kind == DATETIME:
-            col = pd.Series(datetime_to_float(col), index=df.index)
-        columns[i] = category_strings(col)
-    return pd.util.hash_pandas_object(pd.DataFrame(columns), index=False).to_numpy()
-
-
-def _closest(reference: np.ndarray, query: np.ndarray) -> np.ndarray:
-    nn = NearestNeighbors(n_neighbors=1, algorithm="brute").fit(reference)
-    return nn.kneighbors(query)[0][:, 0]
-
-
 def _sdmetrics_dcr(train, synthetic, holdout, specs, seed: int) -> float:
     n = min(len(train), len(holdout), len(synthetic), SDMETRICS_ROWS)
     frames = [subsample(f, n, seed + i).rename(columns=str) for i, f in enumerate((train, synthetic, holdout))]
@@ -161,10 +95,10 @@ def privacy(
     train_ref = subsample(real, n_ref, seed)
     holdout_ref = subsample(holdout, n_ref, seed + 1)
     query = subsample(synthetic, QUERY_ROWS, seed + 2)
-    encoding = DistanceEncoding(specs).fit(real)
-    q = encoding.transform(query)
-    to_train = _closest(encoding.transform(train_ref), q)
-    to_holdout = _closest(encoding.transform(holdout_ref), q)
+    space = RowSpace(specs).fit(real)
+    q = space.transform(query)
+    to_train = space.nearest(q, space.transform(train_ref))
+    to_holdout = space.nearest(q, space.transform(holdout_ref))
     share = np.mean(to_train < to_holdout) + 0.5 * np.mean(to_train == to_holdout)
 
     train_keys = row_keys(real, specs)

@@ -1,4 +1,4 @@
-"""The pieces behind evaluate(): encodings, row keys, efficacy edge cases, detection."""
+"""The pieces behind evaluate(): the tree encoding, efficacy edge cases, detection."""
 
 import numpy as np
 import pandas as pd
@@ -8,7 +8,6 @@ from tabsyn.evaluation._checks import resolve_specs
 from tabsyn.evaluation.detection import detection
 from tabsyn.evaluation.efficacy import efficacy
 from tabsyn.evaluation.encoding import TreeEncoding
-from tabsyn.evaluation.privacy import DistanceEncoding, row_keys
 
 
 @pytest.fixture()
@@ -32,24 +31,6 @@ def test_tree_encoding_codes_int_and_float_categories_alike(table):
     X = enc.transform(table)
     assert np.isnan(X[2, 2]) and not np.isnan(X[0, 2])  # missing category stays NaN
     assert list(enc.categorical_mask_) == [False, True, True, False]
-
-
-def test_row_keys_match_equal_rows_across_dtypes(table):
-    specs = resolve_specs(table)
-    other = table.assign(code=table["code"].astype(float), key="another key")
-    np.testing.assert_array_equal(row_keys(table, specs), row_keys(other, specs))
-    changed = table.assign(num=table["num"] + 1e-9)
-    assert not np.isin(row_keys(changed, specs), row_keys(table, specs)).any()
-
-
-def test_distance_encoding_puts_unseen_categories_in_their_own_slot(table):
-    specs = resolve_specs(table)
-    enc = DistanceEncoding(specs).fit(table)
-    unseen = enc.transform(table.assign(text="never seen"))
-    seen = enc.transform(table)
-    assert unseen.shape == seen.shape
-    # Quantile-scaled numbers lie in [0, 1]; one-hot entries are 0 or 1/sqrt(2).
-    assert seen.min() >= 0 and seen.max() <= 1
 
 
 def test_detection_is_chance_on_one_distribution_and_certain_on_two():

@@ -1,0 +1,201 @@
+"""Comparing table rows: value keys, row hashes, a distance space and nearest-row distances.
+
+Shared by the privacy guard that ``TabSynthesizer.sample`` can apply and by the
+privacy evaluation, so the guard removes exactly what the evaluation counts.
+
+The distance space (:class:`RowSpace`): numerical and datetime columns are mapped
+to [0, 1] through their quantiles in the reference rows, beside a 0/1 missing
+indicator; categorical columns are one-hot, scaled by 1/sqrt(2), over their
+``MAX_ONE_HOT`` most frequent reference levels (rarer and unseen levels share one
+"other" slot). So a differing category, a missing value where the other row has
+one, and a number at the other end of its range each add 1 to the squared
+Euclidean distance. ID columns are left out: fresh keys say nothing about a row.
+
+Rows are stored as ``RowPoints``, a compact pair (numbers, category codes); the
+one-hot coordinates are built a block at a time when distances are taken, so
+memory stays bounded whatever the number of levels.
+
+This module works on pandas and NumPy only; it never imports torch.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from tabsyn.tabular.schema import CATEGORICAL, DATETIME, ID, ColumnSpec
+
+MAX_ONE_HOT = 1_000     # one-hot width per categorical column; rarer levels share one slot
+N_QUANTILES = 1_000     # quantiles kept per numerical column
+MISSING_KEY = "\0missing"
+
+
+# -- keys of values and rows -------------------------------------------------------
+
+def datetime_to_float(col: pd.Series) -> np.ndarray:
+    """Nanoseconds since the epoch (UTC for timezone-aware columns); NaT -> NaN."""
+    values = pd.to_datetime(col, utc=True)
+    out = values.astype("int64").to_numpy(dtype=np.float64)
+    out[values.isna().to_numpy()] = np.nan
+    return out
+
+
+def category_key(value: object) -> object:
+    """The key a category value is coded by: 1 and 1.0 are one category, whatever the dtype."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    return value
+
+
+def category_strings(col: pd.Series) -> pd.Series:
+    """Each value as a string key (1 and 1.0 alike); missing values get their own key."""
+    return col.astype(object).map(lambda v: MISSING_KEY if pd.isna(v) else str(category_key(v)))
+
+
+def row_keys(df: pd.DataFrame, specs: list[ColumnSpec]) -> np.ndarray:
+    """A 64-bit hash per row over the non-ID columns; equal rows hash alike across dtypes."""
+    columns = {}
+    for i, s in enumerate(specs):
+        if s.kind == ID:
+            continue
+        col = df[s.name]
+        if s.kind == DATETIME:
+            col = pd.Series(datetime_to_float(col), index=df.index)
+        columns[i] = category_strings(col)
+    if not columns:
+        return np.zeros(len(df), dtype=np.uint64)
+    return pd.util.hash_pandas_object(pd.DataFrame(columns), index=False).to_numpy()
+
+
+def _numbers(col: pd.Series, kind: str) -> np.ndarray:
+    if kind == DATETIME:
+        return datetime_to_float(col)
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
+
+
+# -- the distance space ------------------------------------------------------------
+
+class RowPoints(NamedTuple):
+    """Rows in the distance space, compactly: numbers in [0, 1] with missing flags, category codes."""
+
+    numbers: np.ndarray  # (rows, 2 x numerical columns) float32: value, then is-missing
+    codes: np.ndarray    # (rows, categorical columns) int32: slot of the level, "other" last
+
+    def __len__(self) -> int:  # rows, not the tuple's two fields
+        return max(self.numbers.shape[0], self.codes.shape[0])
+
+    def take(self, index) -> "RowPoints":
+        return RowPoints(self.numbers[index], self.codes[index])
+
+
+class RowSpace:
+    """Learns the distance space from reference rows; see the module docstring.
+
+    Parameters
+    ----------
+    specs : list of ColumnSpec
+        The columns' kinds, in column order; ID columns are left out.
+    """
+
+    def __init__(self, specs: list[ColumnSpec]):
+        self.specs = [s for s in specs if s.kind != ID]
+
+    def fit(self, reference: pd.DataFrame) -> "RowSpace":
+        """Learn each numerical column's quantiles and each categorical column's levels."""
+        self.quantiles_: dict = {}
+        self.levels_: dict = {}
+        for s in self.specs:
+            if s.kind == CATEGORICAL:
+                keys = category_strings(reference[s.name])
+                self.levels_[s.name] = list(keys.value_counts().index[:MAX_ONE_HOT])
+            else:
+                v = _numbers(reference[s.name], s.kind)
+                v = v[~np.isnan(v)]
+                n_q = max(1, min(N_QUANTILES, len(v)))
+                q = np.quantile(v, np.linspace(0, 1, n_q)) if len(v) else np.zeros(1)
+                self.quantiles_[s.name] = np.maximum.accumulate(q)
+        self._index()
+        return self
+
+    def _index(self) -> None:
+        self._lookup = {name: {k: i for i, k in enumerate(levels)} for name, levels in self.levels_.items()}
+        self.sizes_ = [len(self.levels_[s.name]) + 1 for s in self.specs if s.kind == CATEGORICAL]
+
+    def transform(self, df: pd.DataFrame) -> RowPoints:
+        """The rows of ``df`` as :class:`RowPoints`."""
+        numbers, codes = [], []
+        for s in self.specs:
+            if s.kind == CATEGORICAL:
+                lookup = self._lookup[s.name]
+                keys = category_strings(df[s.name])
+                codes.append(keys.map(lookup).fillna(len(lookup)).to_numpy(np.int32))
+            else:
+                v = _numbers(df[s.name], s.kind)
+                missing = np.isnan(v)
+                u = _to_uniform(np.nan_to_num(v), self.quantiles_[s.name])
+                numbers += [np.where(missing, 0.0, u), missing.astype(np.float64)]
+        n = len(df)
+        return RowPoints(
+            np.column_stack(numbers).astype(np.float32) if numbers else np.zeros((n, 0), np.float32),
+            np.column_stack(codes).astype(np.int32) if codes else np.zeros((n, 0), np.int32),
+        )
+
+    def dense(self, points: RowPoints, dtype=np.float64) -> np.ndarray:
+        """Euclidean coordinates: the numbers, then the scaled one-hot blocks."""
+        n, k = len(points), points.numbers.shape[1]
+        out = np.zeros((n, k + sum(self.sizes_)), dtype=dtype)
+        out[:, :k] = points.numbers
+        if self.sizes_:
+            offsets = k + np.concatenate([[0], np.cumsum(self.sizes_)[:-1]]).astype(np.int64)
+            out[np.arange(n)[:, None], offsets + points.codes] = np.sqrt(0.5)
+        return out
+
+    def nearest(self, query: RowPoints, reference: RowPoints, *, dtype=np.float64,
+                block: int = 2**23) -> np.ndarray:
+        """Each query row's Euclidean distance to its closest reference row.
+
+        Taken a block at a time (about ``block`` numbers per dense block), so memory
+        stays bounded. Squared distances below rounding error are set to exactly 0,
+        so an equal row is at distance 0.
+        """
+        width = max(1, query.numbers.shape[1] + sum(self.sizes_))
+        step = max(64, block // width)
+        best = np.full(len(query), np.inf)
+        if len(reference) == 0:
+            return best
+        cached = self.dense(reference, dtype) if len(reference) <= 4 * step else None
+        for qs in range(0, len(query), step):
+            Q = self.dense(query.take(slice(qs, qs + step)), dtype)
+            q_norm = (Q * Q).sum(1)
+            for rs in range(0, len(reference), step):
+                R = cached[rs:rs + step] if cached is not None else self.dense(reference.take(slice(rs, rs + step)), dtype)
+                d2 = q_norm[:, None] + (R * R).sum(1)[None, :] - 2.0 * (Q @ R.T)
+                np.minimum(best[qs:qs + step], d2.min(1), out=best[qs:qs + step])
+        tol = 1e-9 if np.dtype(dtype) == np.float64 else 1e-4
+        best[best < tol] = 0.0
+        return np.sqrt(best)
+
+    # -- plain state ---------------------------------------------------------
+    def to_state(self) -> dict:
+        """Plain data, in column order (labels may be any hashable, so they are not used as keys)."""
+        return {"specs": [s.to_dict() for s in self.specs],
+                "quantiles": [self.quantiles_.get(s.name) for s in self.specs],
+                "levels": [self.levels_.get(s.name) for s in self.specs]}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "RowSpace":
+        obj = cls([ColumnSpec(**d) for d in state["specs"]])
+        obj.quantiles_ = {s.name: np.asarray(q) for s, q in zip(obj.specs, state["quantiles"]) if q is not None}
+        obj.levels_ = {s.name: list(v) for s, v in zip(obj.specs, state["levels"]) if v is not None}
+        obj._index()
+        return obj
+
+
+def _to_uniform(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Position of ``x`` among the quantiles ``q``, in [0, 1]; runs of equal quantiles map to their middle."""
+    if len(q) == 1:
+        return np.full(len(x), 0.5)
+    r = np.linspace(0.0, 1.0, len(q))
+    return 0.5 * (np.interp(x, q, r) - np.interp(-x, -q[::-1], -r[::-1]))
