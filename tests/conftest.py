@@ -25,3 +25,16 @@ def adult_small(adult) -> pd.DataFrame:
 def tiny_settings() -> dict:
     """A budget that fits in seconds; enough to exercise every stage for real."""
     return dict(preset="fast", vae_steps=9, diffusion_steps=15, sampling_steps=4, verbose=False)
+
+
+@pytest.fixture(scope="session")
+def adult_model(adult):
+    """A short real fit (about 15 s) on 3,000 Adult rows, for tests that need learned structure.
+
+    Returns the fitted synthesizer and the 3,000 training rows.
+    """
+    from tabsyn import TabSynthesizer
+
+    train = adult.sample(n=3000, random_state=0).reset_index(drop=True)
+    synth = TabSynthesizer(preset="fast", vae_steps=300, diffusion_steps=800, verbose=False, random_state=0)
+    return synth.fit(train), train

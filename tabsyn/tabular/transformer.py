@@ -150,8 +150,9 @@ def _mix64(h: np.ndarray) -> np.ndarray:
         return h ^ (h >> np.uint64(31))
 
 
-def _row_hashes(first_row: int, n: int, salt: int) -> np.ndarray:
-    rows = np.arange(n, dtype=np.uint64) + np.uint64(first_row % 2**64)
+def _row_hashes(positions: np.ndarray, salt: int) -> np.ndarray:
+    """A scattered 64-bit value per stream position."""
+    rows = np.asarray(positions, dtype=np.int64).astype(np.uint64)
     return _mix64(rows ^ np.uint64(salt % 2**64))
 
 
@@ -207,6 +208,7 @@ class _Categorical:
     ordered: bool = False
     rare: list | None = None   # the pooled long tail (one code after ``categories``) ...
     rare_weights: list | None = None  # ... and its empirical distribution
+    mode: int = 0              # the most frequent code: the neutral value of an unknown cell
 
 
 @dataclass
@@ -361,7 +363,8 @@ class TableTransformer:
         missing = col.isna().to_numpy()
         codes = np.full(len(col), other + bool(rare), dtype=np.int64)
         codes[~missing] = [lookup.get(v, other) for v in col[~missing]]
-        return codes, _Categorical(categories, bool(missing.any()), dtype_categories, ordered, rare, weights)
+        mode = int(np.bincount(codes).argmax()) if len(codes) else 0
+        return codes, _Categorical(categories, bool(missing.any()), dtype_categories, ordered, rare, weights, mode)
 
     @staticmethod
     def _fit_id(col: pd.Series) -> _Id:
@@ -401,22 +404,26 @@ class TableTransformer:
 
     # -- inverse -------------------------------------------------------------
     def inverse_transform(
-        self, x_num: np.ndarray, x_cat: np.ndarray, *, id_offset: int = 0, rng: np.random.Generator | None = None
+        self, x_num: np.ndarray, x_cat: np.ndarray, *, id_offset: int = 0, positions: np.ndarray | None = None
     ) -> pd.DataFrame:
-        """Rebuild a DataFrame; ``id_offset`` is the stream position of the first row (new keys follow it).
+        """Rebuild a DataFrame from model arrays.
 
-        ``rng`` is accepted for compatibility and unused: every draw here is a
-        function of the row's stream position, so batching never changes a row.
+        ``positions`` are the rows' positions in the sample stream (default:
+        ``id_offset``, ``id_offset + 1``, ...). New keys and every draw made here
+        are functions of the position, so batching never changes a row.
         """
         n = len(x_num) if x_num.size or not x_cat.size else len(x_cat)
+        if positions is None:
+            positions = np.arange(n, dtype=np.int64) + id_offset
+        positions = np.asarray(positions, dtype=np.int64)
         columns = {}
         for j, pos in enumerate(self.num_positions_):
             columns[pos] = self._inverse_numeric(self.specs_[pos], self.num_info_[pos], x_num[:, j], x_cat)
         for j, pos in enumerate(self.cat_positions_):
             columns[pos] = self._inverse_categorical(self.specs_[pos], self.cat_info_[pos], x_cat[:, j],
-                                                     x_cat, id_offset, pos)
+                                                     x_cat, positions, pos)
         for pos, info in self.id_info_.items():
-            columns[pos] = self._new_ids(self.specs_[pos], info, n, id_offset)
+            columns[pos] = self._new_ids(self.specs_[pos], info, positions)
         out = pd.DataFrame({i: columns[i].reset_index(drop=True) for i in range(len(self.specs_))})
         labels = [s.name for s in self.specs_]
         index = getattr(self, "columns_index_", {"multi": False, "names": [None]})
@@ -430,6 +437,11 @@ class TableTransformer:
     def _inverse_numeric(spec: ColumnSpec, info: _Numeric, z: np.ndarray, x_cat: np.ndarray) -> pd.Series:
         x = np.clip(info.normalizer.inverse_transform(z), info.low, info.high)
         missing = x_cat[:, info.missing_code_col] == 1 if info.missing_code_col is not None else np.zeros(len(x), bool)
+        return TableTransformer._numeric_values(spec, info, x, missing)
+
+    @staticmethod
+    def _numeric_values(spec: ColumnSpec, info: _Numeric, x: np.ndarray, missing: np.ndarray) -> pd.Series:
+        """Model-space numbers (offsets for integers and datetimes) -> the column's values and dtype."""
         if info.origin is not None:
             ints = _from_offsets(x, info.origin, info.span, unsigned=spec.kind != DATETIME and _is_unsigned(spec.dtype))
         elif spec.kind == DATETIME:  # states written before offsets were used
@@ -464,7 +476,7 @@ class TableTransformer:
 
     @staticmethod
     def _inverse_categorical(spec: ColumnSpec, info: _Categorical, codes: np.ndarray, x_cat: np.ndarray,
-                             first_row: int, pos: int) -> pd.Series:
+                             positions: np.ndarray, pos: int) -> pd.Series:
         codes = np.asarray(codes)
         values = np.empty(len(codes), dtype=object)
         n_known = len(info.categories)
@@ -478,7 +490,7 @@ class TableTransformer:
         if pooled.any():
             # Draw each pooled row's level from the tail's empirical distribution,
             # with a uniform that depends on the row's stream position and codes.
-            h = _row_hashes(first_row, len(codes), salt=pos * 0x2545F4914F6CDD1D + 1)
+            h = _row_hashes(positions, salt=pos * 0x2545F4914F6CDD1D + 1)
             for j in range(x_cat.shape[1]):
                 h = _mix64(h ^ x_cat[:, j].astype(np.uint64))
             u = (h[pooled] >> np.uint64(11)).astype(np.float64) * 2.0**-53
@@ -487,20 +499,186 @@ class TableTransformer:
             rare = np.empty(len(info.rare), dtype=object)
             rare[:] = list(info.rare)
             values[pooled] = rare[picks]
+        return TableTransformer._categorical_values(spec, info, values)
+
+    @staticmethod
+    def _categorical_values(spec: ColumnSpec, info: _Categorical, values: np.ndarray) -> pd.Series:
+        """Category values (an object array, NaN where missing) -> the column's dtype."""
         series = pd.Series(values, dtype=object)
         if info.dtype_categories is not None:
             return series.astype(pd.CategoricalDtype(info.dtype_categories, ordered=info.ordered))
         return series.astype(spec.dtype)
 
     @staticmethod
-    def _new_ids(spec: ColumnSpec, info: _Id, n: int, offset: int) -> pd.Series:
+    def _new_ids(spec: ColumnSpec, info: _Id, positions: np.ndarray) -> pd.Series:
         if info.kind in ("int", "pattern"):
-            numbers = np.arange(n, dtype=object) + (info.start + offset)
+            numbers = positions.astype(object) + info.start
             if info.kind == "int":
                 return pd.Series(numbers.astype(np.int64)).astype(spec.dtype)
             return pd.Series([f"{info.prefix}{k:0{info.width}d}" for k in numbers], dtype=object).astype(spec.dtype)
         template = info.template or ["0123456789abcdefghijklmnopqrstuvwxyz"] * max(info.width, 8)
-        return pd.Series(_keys_from_template(template, offset, n, info.start), dtype=object).astype(spec.dtype)
+        return pd.Series(_keys_from_template(template, positions, info.start), dtype=object).astype(spec.dtype)
+
+    # -- known cells (conditional sampling, imputation) ------------------------
+    def encode_known(self, known: pd.DataFrame, mask: np.ndarray, *, present: bool = False) -> "EncodedKnown":
+        """Encode the known cells of partial rows as the VAE reads them.
+
+        ``known`` holds some of the table's columns (by label); ``mask`` (its
+        shape) says which cells are known. A known missing value (None, NaN,
+        NaT) is the fact "missing". Unknown cells get a neutral value (the
+        median, the most frequent category). With ``present``, unknown cells are
+        to be filled with a value, never "missing": the "is missing" flag of
+        their numerical column is set known, and ``forbid_missing`` marks their
+        categorical codes whose "missing" level may not be drawn.
+
+        Raises :class:`KnownValueError` listing every value never seen in
+        training (a category) or outside the seen range (a number or date), and
+        every ID column (keys are generated, not conditioned on).
+        """
+        n = len(known)
+        x_num = np.zeros((n, len(self.num_positions_)), np.float32)
+        x_cat = np.zeros((n, len(self.cat_sizes_)), np.int64)
+        num_known = np.zeros(x_num.shape, bool)
+        cat_known = np.zeros(x_cat.shape, bool)
+        for j, pos in enumerate(self.cat_positions_):
+            x_cat[:, j] = self.cat_info_[pos].mode
+        where = {s.name: pos for pos, s in enumerate(self.specs_)}
+        values, problems = {}, []
+        for k, label in enumerate(known.columns):
+            pos, rows = where[label], np.asarray(mask[:, k], bool)
+            spec, given = self.specs_[pos], known.iloc[:, k].reset_index(drop=True)[rows]
+            if spec.kind == ID:
+                problems.append(f"column {label!r} holds IDs, which are generated anew for every row; "
+                                f"it cannot be given")
+                continue
+            if pos in self.cat_info_:
+                info, j = self.cat_info_[pos], self.cat_positions_.index(pos)
+                codes, canonical, bad = self._known_codes(info, given)
+                x_cat[rows, j], cat_known[rows, j] = codes, True
+                full = np.empty(n, dtype=object)
+                full[:] = [info.categories[0] if info.categories else np.nan]  # unknown cells: any valid value
+                full[rows] = canonical
+                values[k] = self._categorical_values(spec, info, full)
+            else:
+                info, j = self.num_info_[pos], self.num_positions_.index(pos)
+                x, missing, bad = self._known_numbers(spec, info, given)
+                z = info.normalizer.transform(x) if len(x) else x
+                z[missing] = 0.0  # where training put missing cells
+                x_num[rows, j], num_known[rows, j] = z, True
+                if info.missing_code_col is not None:
+                    x_cat[rows, info.missing_code_col] = missing
+                    cat_known[rows, info.missing_code_col] = True
+                elif missing.any():
+                    bad = ["a missing value"] + bad
+                full_x, full_missing = np.zeros(n), np.zeros(n, bool)
+                full_x[rows], full_missing[rows] = x, missing & (info.missing_code_col is not None)
+                values[k] = self._numeric_values(spec, info, full_x, full_missing)
+            if bad:
+                what = "never seen in training" if pos in self.cat_info_ else "outside what training saw"
+                problems.append(f"column {label!r}: {', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''} "
+                                f"{what}; {self._accepted(spec, pos)}")
+        if problems:
+            raise KnownValueError("; ".join(problems) if len(problems) == 1 else
+                                  f"{len(problems)} columns have values the model cannot take:\n- "
+                                  + "\n- ".join(problems))
+        forbid = np.zeros(x_cat.shape, bool)
+        if present:
+            for j, pos in enumerate(self.num_positions_):
+                flag = self.num_info_[pos].missing_code_col
+                if flag is not None:
+                    unknown = ~num_known[:, j]
+                    x_cat[unknown, flag], cat_known[unknown, flag] = 0, True
+            for j, pos in enumerate(self.cat_positions_):
+                forbid[:, j] = self.cat_info_[pos].has_missing & ~cat_known[:, j]
+        frame = pd.DataFrame(values)
+        frame.columns = pd.Index(list(known.columns), tupleize_cols=False, dtype=object)
+        return EncodedKnown(x_num, x_cat, num_known, cat_known, forbid, frame)
+
+    def missing_codes(self) -> list[int | None]:
+        """Per model categorical column, the code that means "missing" (None when it has none)."""
+        codes: list[int | None] = [None] * len(self.cat_sizes_)
+        for j, pos in enumerate(self.cat_positions_):
+            info = self.cat_info_[pos]
+            if info.has_missing:
+                codes[j] = len(info.categories) + bool(info.rare)
+        for pos in self.num_positions_:
+            flag = self.num_info_[pos].missing_code_col
+            if flag is not None:
+                codes[flag] = 1
+        return codes
+
+    def average_draws(self, x_num: np.ndarray) -> np.ndarray:
+        """(draws, rows, numerical columns) normals -> per row, the normal of the draws' mean value."""
+        out = np.zeros(x_num.shape[1:], np.float64)
+        for j, pos in enumerate(self.num_positions_):
+            info = self.num_info_[pos]
+            values = np.clip(info.normalizer.inverse_transform(x_num[:, :, j]), info.low, info.high)
+            out[:, j] = info.normalizer.transform(values.mean(0))
+        return out
+
+    @staticmethod
+    def _known_codes(info: _Categorical, values: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        lookup = {c: i for i, c in enumerate(info.categories)}
+        rare = {c: c for c in info.rare or ()}
+        codes, canonical, bad = np.zeros(len(values), np.int64), np.full(len(values), np.nan, dtype=object), []
+        for i, v in enumerate(values):
+            v = v.item() if isinstance(v, np.generic) else v
+            if _is_missing(v):
+                if not info.has_missing:
+                    bad.append("a missing value")
+                codes[i] = len(info.categories) + bool(info.rare)
+            elif _hashable(v) and v in lookup:
+                codes[i], canonical[i] = lookup[v], info.categories[lookup[v]]
+            elif _hashable(v) and v in rare:
+                codes[i], canonical[i] = len(info.categories), rare[v]
+            else:
+                bad.append(_show(v))
+        return codes, canonical, list(dict.fromkeys(bad))
+
+    def _known_numbers(self, spec: ColumnSpec, info: _Numeric, values: pd.Series
+                       ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Given values -> model-space numbers (offsets for integers and dates), missing mask, problems."""
+        missing = np.array([_is_missing(v) for v in values], dtype=bool)
+        x = np.zeros(len(values))
+        present = values[~missing]
+        try:
+            if spec.kind == DATETIME:
+                x[~missing] = self._known_datetime_counts(info, present).astype(np.float64) - float(info.origin)
+            else:
+                number = pd.to_numeric(pd.Series(list(present), dtype=object)).to_numpy(np.float64)
+                x[~missing] = number - float(info.origin) if info.origin is not None else number
+        except (ValueError, TypeError, OverflowError):
+            what = "a date" if spec.kind == DATETIME else "a number"
+            return x, missing, [f"{_show(v)} (not {what})" for v in present[:1]]
+        low, high = (0.0, float(info.span)) if info.origin is not None else (info.low, info.high)
+        outside = ~missing & ((x < low) | (x > high) | np.isnan(x))
+        bad = list(dict.fromkeys(_show(v) for v in values[outside]))
+        return np.clip(np.nan_to_num(x), low, high), missing, bad
+
+    @staticmethod
+    def _known_datetime_counts(info: _Numeric, values: pd.Series) -> np.ndarray:
+        """Datetimes as counts of the column's unit since the epoch, as ``_datetime_counts`` gives them."""
+        stamps = pd.to_datetime(pd.Series(list(values), dtype=object))
+        if info.tz is not None:
+            stamps = (stamps.dt.tz_localize(info.tz) if stamps.dt.tz is None else stamps).dt.tz_convert("UTC")
+            stamps = stamps.dt.tz_localize(None)
+        elif stamps.dt.tz is not None:
+            raise ValueError("a timezone-aware datetime for a naive column")
+        ticks = stamps.dt.as_unit(info.tick if info.tick != "D" else "s").to_numpy().view(np.int64)
+        tick_ns = _TICK_NS[info.tick] if info.tick != "D" else _TICK_NS["s"]
+        return ticks // (info.unit_ns // tick_ns)
+
+    def _accepted(self, spec: ColumnSpec, pos: int) -> str:
+        if pos in self.cat_info_:
+            info = self.cat_info_[pos]
+            seen = list(info.categories) + list(info.rare or [])
+            shown = ", ".join(_show(v) for v in seen[:10]) + (f", ... ({len(seen)} in all)" if len(seen) > 10 else "")
+            return f"accepted: {shown}" + (" or a missing value" if info.has_missing else "")
+        info = self.num_info_[pos]
+        low, high = (0.0, float(info.span)) if info.origin is not None else (info.low, info.high)
+        ends = self._numeric_values(spec, info, np.array([low, high]), np.zeros(2, bool))
+        missing = " or a missing value" if info.missing_code_col is not None else ""
+        return f"accepted: values from {_show(ends.iloc[0])} to {_show(ends.iloc[1])}{missing}"
 
     # -- plain state ---------------------------------------------------------
     def to_state(self) -> dict:
@@ -521,7 +699,7 @@ class TableTransformer:
                 pos: {"categories": _encode_values(i.categories), "has_missing": i.has_missing,
                       "dtype_categories": None if i.dtype_categories is None else _encode_values(i.dtype_categories),
                       "ordered": i.ordered, "rare": None if i.rare is None else _encode_values(i.rare),
-                      "rare_weights": i.rare_weights}
+                      "rare_weights": i.rare_weights, "mode": i.mode}
                 for pos, i in self.cat_info_.items()
             },
             "id": {pos: {"prefix": i.prefix, "width": i.width, "start": i.start, "kind": i.kind,
@@ -562,14 +740,15 @@ def _hex_or_all(cls: str, chars: set) -> str:
     return cls
 
 
-def _keys_from_template(template: list, first: int, n: int, salt: int) -> list:
-    """Keys for stream positions ``first .. first + n - 1``, one character from each position's alphabet.
+def _keys_from_template(template: list, positions: np.ndarray, salt: int) -> list:
+    """Keys for the stream ``positions``, one character from each position's alphabet.
 
     The position number goes through a bijective hash and is written in the
     mixed radix of the alphabets (last position first), so keys look random and,
     once the alphabets hold 2**64 combinations, never repeat.
     """
-    base = _row_hashes(first, n, salt)
+    base = _row_hashes(positions, salt)
+    n = len(positions)
     h, stream, capacity = base.copy(), 0, 1
     digits = [None] * len(template)
     for i in range(len(template) - 1, -1, -1):
@@ -585,3 +764,39 @@ def _keys_from_template(template: list, first: int, n: int, salt: int) -> list:
             stream += 1
             h, capacity = _mix64(base ^ np.uint64(stream * 0x9E3779B97F4A7C15 % 2**64)), 1
     return ["".join(row) for row in zip(*digits)] if digits else [""] * n
+
+
+class KnownValueError(ValueError):
+    """A known value (a condition, a cell to keep) the fitted model cannot take."""
+
+
+@dataclass
+class EncodedKnown:
+    """Partial rows in model space (see ``TableTransformer.encode_known``)."""
+
+    x_num: np.ndarray           # (rows, numerical columns) normals; unknown cells neutral
+    x_cat: np.ndarray           # (rows, categorical columns) codes; unknown cells the mode
+    num_known: np.ndarray       # which x_num cells are known
+    cat_known: np.ndarray       # which x_cat cells are known
+    forbid_missing: np.ndarray  # x_cat cells whose "missing" code may not be drawn
+    values: pd.DataFrame        # the known values as the generated columns hold them
+
+def _is_missing(v) -> bool:
+    try:
+        return v is None or bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _hashable(v) -> bool:
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return True
+
+
+def _show(v) -> str:
+    """A value as a user would write it: 'Female', 40, Timestamp('2020-01-01')."""
+    v = v.item() if isinstance(v, np.generic) else v
+    return repr(v)

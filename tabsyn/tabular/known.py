@@ -1,0 +1,109 @@
+"""Known cells for conditional sampling and imputation, on the pandas side.
+
+Checks what a user passes (``conditions``, a frame of known columns, a frame
+with holes) against the fitted table, and puts the exact known values back into
+generated rows. The latent inpainting itself lives in the synthesizer; this
+module never imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tabsyn.tabular.schema import ID, ColumnSpec
+from tabsyn.tabular.transformer import KnownValueError
+
+
+def _listed(labels) -> str:
+    labels = list(labels)
+    return repr(labels[:20])[:-1] + (f", ... ({len(labels)} in all)]" if len(labels) > 20 else "]")
+
+
+def conditions_frame(conditions: object, specs: list[ColumnSpec]) -> pd.DataFrame:
+    """``{column: value}`` -> a one-row frame, after checking every column exists and is not an ID."""
+    if not isinstance(conditions, dict):
+        raise TypeError(f"conditions must be a dict {{column: value}}; got {type(conditions).__name__}")
+    names = [s.name for s in specs]
+    problems = []
+    unknown = [c for c in conditions if c not in names]
+    if unknown:
+        problems.append(f"no column named {', '.join(map(repr, unknown))}; the columns are {_listed(names)}")
+    listy = [c for c, v in conditions.items() if c not in unknown and not _is_scalar(v)]
+    if listy:
+        problems.append(f"conditions take one value per column, but {', '.join(map(repr, listy))} got "
+                        f"{type(conditions[listy[0]]).__name__}; for a value per row use "
+                        f"sample_remaining_columns(known_df)")
+    ids = [s.name for s in specs if s.kind == ID and s.name in conditions]
+    if ids:
+        problems.append(f"{', '.join(map(repr, ids))} holds IDs, which are generated anew for every row; "
+                        f"it cannot be a condition")
+    if problems:
+        raise KnownValueError("conditions: " + "; ".join(problems))
+    order = [n for n in names if n in conditions]
+    frame = pd.DataFrame({i: [conditions[n]] for i, n in enumerate(order)})
+    frame.columns = pd.Index(order, tupleize_cols=False, dtype=object)
+    return frame
+
+
+def check_known_frame(known: object, specs: list[ColumnSpec], *, argument: str, all_columns: bool) -> pd.DataFrame:
+    """A DataFrame of some (or, with ``all_columns``, all) of the table's columns, rows > 0."""
+    if not isinstance(known, pd.DataFrame):
+        raise TypeError(f"{argument} must be a pandas DataFrame with some of the table's columns; "
+                        f"got {type(known).__name__}")
+    names = [s.name for s in specs]
+    problems = []
+    if len(known) == 0:
+        problems.append("it has no rows")
+    duplicated = known.columns[known.columns.duplicated()].unique().tolist()
+    if duplicated:
+        problems.append(f"duplicate column names {duplicated}")
+    unknown = [c for c in known.columns if c not in names]
+    if unknown:
+        problems.append(f"columns {_listed(unknown)} are not in the table; its columns are {_listed(names)}")
+    if all_columns:
+        absent = [n for n in names if n not in set(known.columns)]
+        if absent:
+            problems.append(f"columns {_listed(absent)} are missing; pass every column of the table, "
+                            f"with missing values (NaN, None) in the cells to fill")
+    if problems:
+        raise KnownValueError(f"{argument}: " + "; ".join(problems))
+    order = [n for n in names if n in set(known.columns)]
+    return known[order].reset_index(drop=True)
+
+
+def _is_scalar(value: object) -> bool:
+    return value is None or np.ndim(value) == 0 and not isinstance(value, (dict, set))
+
+
+@dataclass
+class KnownCells:
+    """Known cells of a batch: latent entries to hold, codes to forbid, exact values to restore.
+
+    ``latent`` / ``latent_mask``: normalised latents of the rows and which entries are
+    known (rows x latent dimensions); ``forbid_missing``: categorical codes whose
+    "missing" level may not be drawn (imputation); ``values`` / ``cells``: the given
+    values, in the generated columns' dtypes, and which of them to write back.
+    """
+
+    latent: np.ndarray
+    latent_mask: np.ndarray
+    forbid_missing: np.ndarray
+    values: pd.DataFrame
+    cells: np.ndarray
+
+    def take(self, index: np.ndarray) -> "KnownCells":
+        return KnownCells(self.latent[index], self.latent_mask[index], self.forbid_missing[index],
+                          self.values.iloc[index].reset_index(drop=True), self.cells[index])
+
+    def restore(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with the known cells set to exactly the given values."""
+        for k, label in enumerate(self.values.columns):
+            rows = self.cells[:, k]
+            if rows.any():
+                column = frame[label]
+                given = self.values.iloc[:, k].set_axis(column.index)
+                frame[label] = column.where(~rows, given).astype(column.dtype)
+        return frame
