@@ -1,6 +1,6 @@
 """`tabsyn ...` on the command line: the only place that reads and writes user files.
 
-Commands: ``fit``, ``sample``, ``evaluate`` and ``demo`` (``tabsyn COMMAND --help``).
+Commands: ``fit``, ``sample``, ``impute``, ``evaluate`` and ``demo`` (``tabsyn COMMAND --help``).
 Errors print one line and exit with status 2; ``--debug`` shows the traceback.
 """
 
@@ -111,19 +111,88 @@ def cmd_fit(args) -> None:
     print(f"fitted {len(df)} rows x {df.shape[1]} columns in {synth.fit_seconds_:.0f} s; model written to {args.output}")
 
 
+def _parse_condition(synth, text: str) -> tuple[object, object]:
+    """``COLUMN=VALUE`` -> (column label, value typed as the column holds it)."""
+    if "=" not in text:
+        raise CLIError(f"--condition takes COLUMN=VALUE; got {text!r}")
+    name, raw = text.split("=", 1)
+    specs = {str(s.name): s for s in synth.columns_}
+    if name not in specs:
+        raise CLIError(f"--condition {text!r}: no column named {name!r}; the columns are {list(specs)}")
+    spec = specs[name]
+    if raw == "":
+        return spec.name, None
+    if spec.kind == "numerical":
+        try:
+            number = float(raw)
+        except ValueError:
+            raise CLIError(f"--condition {text!r}: column {name!r} is numerical; {raw!r} is not a number") from None
+        return spec.name, int(number) if number.is_integer() and "int" in spec.dtype.lower() else number
+    if spec.kind == "categorical":
+        # The CSV gave text: match it to a category by its written form ("1" -> 1, "True" -> True).
+        column = synth.transformer_.specs_.index(spec)
+        info = synth.transformer_.cat_info_[column]
+        for value in list(info.categories) + list(info.rare or []):
+            if str(value) == raw or (isinstance(value, bool) and str(value).lower() == raw.lower()):
+                return spec.name, value
+    return spec.name, raw  # dates and unknown categories: the model says what it accepts
+
+
+def _print_guard(reports: list) -> None:
+    """One line: what the privacy guard replaced over all batches."""
+    from tabsyn.tabular.guard import GuardReport
+
+    total = GuardReport()
+    for r in reports:
+        total = total.add(GuardReport(**r))
+    print(total)
+
+
 def cmd_sample(args) -> None:
     synth = _load_model(args.model)
-    n, batch = args.n, args.batch_size
-    if n <= 0:
-        raise CLIError(f"-n must be a positive integer; got {n}")
+    batch = args.batch_size
     if batch <= 0:
         raise CLIError(f"--batch-size must be a positive integer; got {batch}")
+    if (args.n is None) == (args.known is None):
+        raise CLIError("give either -n N (rows to sample) or --known known.csv (rows to complete)")
+    if args.n is not None and args.n <= 0:
+        raise CLIError(f"-n must be a positive integer; got {args.n}")
+    guard = args.privacy_quantile if args.privacy_guard else False
     start = time.perf_counter()
     # Without --seed, fresh randomness: the stream saved in the model file would repeat rows.
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
-    batches = synth.sample_batches(n, random_state=seed, batch_size=batch)
-    rows = write_csv_atomic(batches, args.output)
+    if args.known is not None:
+        if args.condition:
+            raise CLIError("--condition and --known do not go together; put the fixed values in the known CSV")
+        known = read_csv(args.known)
+        frames = [synth.sample_remaining_columns(known, privacy_guard=guard, random_state=seed, batch_size=batch)]
+    else:
+        conditions = dict(_parse_condition(synth, c) for c in args.condition) or None
+        frames = synth.sample_batches(args.n, conditions=conditions, privacy_guard=guard,
+                                      random_state=seed, batch_size=batch)
+    reports = []
+
+    def keep_reports(batches):
+        for frame in batches:
+            reports.append(frame.attrs.get("privacy_guard"))
+            yield frame
+
+    rows = write_csv_atomic(keep_reports(frames), args.output)
     print(f"wrote {rows} synthetic rows to {args.output} in {time.perf_counter() - start:.1f} s")
+    if guard is not False:
+        _print_guard(reports)
+
+
+def cmd_impute(args) -> None:
+    synth = _load_model(args.model)
+    if args.draws <= 0:
+        raise CLIError(f"--draws must be a positive integer; got {args.draws}")
+    df = read_csv(args.data)
+    start = time.perf_counter()
+    filled = synth.impute(df, draws=args.draws, random_state=args.seed)
+    holes = int(df.isna().to_numpy().sum()) - int(filled.isna().to_numpy().sum())
+    rows = write_csv_atomic([filled], args.output)
+    print(f"filled {holes} missing cells in {rows} rows; wrote {args.output} in {time.perf_counter() - start:.1f} s")
 
 
 def cmd_evaluate(args) -> None:
@@ -160,8 +229,11 @@ def cmd_demo(args) -> None:
     synth.fit(train)
     print(f"fit: {synth.fit_seconds_:.0f} s")
     start = time.perf_counter()
-    synthetic = synth.sample(args.rows or len(train))
+    guard = args.privacy_quantile if args.privacy_guard else False
+    synthetic = synth.sample(args.rows or len(train), privacy_guard=guard)
     print(f"sample: {len(synthetic)} rows in {time.perf_counter() - start:.1f} s")
+    if guard is not False:
+        _print_guard([synthetic.attrs["privacy_guard"]])
     csv_path = out / "adult_synthetic.csv"
     write_csv_atomic([synthetic], str(csv_path))
     synth.save(out / "adult.tabsyn")
@@ -194,11 +266,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="write synthetic rows from a saved model to a CSV")
     p.add_argument("model", help="a model file written by `tabsyn fit`")
-    p.add_argument("-n", type=int, required=True, help="number of rows")
+    p.add_argument("-n", type=int, default=None, help="number of rows")
     p.add_argument("-o", "--output", required=True, help="the synthetic CSV to write")
     p.add_argument("--seed", type=int, default=None, help="random seed for reproducible rows")
     p.add_argument("--batch-size", type=int, default=50_000, help="rows generated and written at a time (default: %(default)s)")
+    p.add_argument("--condition", action="append", default=[], metavar="COLUMN=VALUE",
+                   help="fix a column's value in every row (repeatable), e.g. --condition sex=Female")
+    p.add_argument("--known", metavar="CSV", help="complete these rows: keep their columns, draw the others")
+    p.add_argument("--privacy-guard", action=argparse.BooleanOptionalAction, default=True,
+                   help="redraw rows that copy, or sit closer to a real row than held-out real rows do (default: on)")
+    p.add_argument("--privacy-quantile", type=float, default=0.01, metavar="Q",
+                   help="the guard's threshold: this quantile of held-out rows' distances; 0 = exact copies only "
+                        "(default: %(default)s)")
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("impute", help="fill the missing cells of a CSV from a saved model")
+    p.add_argument("model", help="a model file written by `tabsyn fit` on a table with these columns")
+    p.add_argument("data", help="a CSV with every column of the table; empty cells are filled")
+    p.add_argument("-o", "--output", required=True, help="the filled CSV to write")
+    p.add_argument("--draws", type=int, default=10, help="draws per missing cell, averaged (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=None, help="random seed for reproducible values")
+    p.set_defaults(func=cmd_impute)
 
     p = sub.add_parser("evaluate", help="score a synthetic CSV against the real one")
     p.add_argument("real")
@@ -214,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="default", choices=sorted(PRESETS))
     p.add_argument("--rows", type=int, default=None, help="rows to sample (default: as many as the training split)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--privacy-guard", action=argparse.BooleanOptionalAction, default=True,
+                   help="as in `tabsyn sample` (default: on)")
+    p.add_argument("--privacy-quantile", type=float, default=0.01, metavar="Q", help="as in `tabsyn sample`")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_demo)
     return parser

@@ -80,3 +80,80 @@ def test_read_csv_keeps_integers_codes_and_dates(tmp_path):
     assert df["x"].dtype == "float64"
     assert pd.api.types.is_datetime64_any_dtype(df["when"])
     assert df["flag"].dtype == bool
+
+
+def test_sample_guards_privacy_by_default_and_says_what_it_replaced(csv_and_model, tmp_path):
+    data, model = csv_and_model
+    proc = run("sample", model, "-n", 200, "-o", tmp_path / "g.csv", "--seed", "1")
+    assert "privacy guard: replaced " in proc.stdout and "of 200 rows" in proc.stdout
+    real, synthetic = read_csv(str(data)), read_csv(str(tmp_path / "g.csv"))
+    assert synthetic.merge(real.drop_duplicates(), how="inner").empty  # no row copies a training row
+    proc = run("sample", model, "-n", 50, "-o", tmp_path / "n.csv", "--no-privacy-guard", "--seed", "1")
+    assert "privacy guard" not in proc.stdout
+
+
+def test_sample_with_conditions_and_known_rows(csv_and_model, tmp_path):
+    data, model = csv_and_model
+    run("sample", model, "-n", 60, "-o", tmp_path / "c.csv", "--condition", "sex=Female",
+        "--condition", "age=40", "--condition", "income=>50K", "--seed", "2")
+    out = read_csv(str(tmp_path / "c.csv"))
+    assert (out["sex"] == "Female").all() and (out["age"] == 40).all() and (out["income"] == ">50K").all()
+    known = read_csv(str(data))[["age", "sex"]].head(30)
+    known.to_csv(tmp_path / "known.csv", index=False)
+    run("sample", model, "--known", tmp_path / "known.csv", "-o", tmp_path / "k.csv", "--seed", "2")
+    out = read_csv(str(tmp_path / "k.csv"))
+    assert len(out) == 30 and out[["age", "sex"]].equals(known)
+
+
+def test_impute_fills_the_empty_cells_of_a_csv(csv_and_model, tmp_path):
+    data, model = csv_and_model
+    real = read_csv(str(data)).head(80)
+    holes = real.astype({"age": "Int64"})
+    holes.loc[real.index % 5 == 0, "age"] = pd.NA
+    holes.loc[real.index % 7 == 0, "sex"] = None
+    holes.to_csv(tmp_path / "holes.csv", index=False)
+    proc = run("impute", model, tmp_path / "holes.csv", "-o", tmp_path / "filled.csv", "--draws", "3", "--seed", "0")
+    assert "filled" in proc.stdout
+    filled = read_csv(str(tmp_path / "filled.csv"))
+    assert filled["age"].notna().all() and filled["sex"].notna().all() and len(filled) == 80
+    keep = holes["age"].notna()
+    assert (filled.loc[keep, "age"] == real.loc[keep, "age"]).all()
+
+
+def test_evaluate_writes_a_report_and_scores(csv_and_model, tmp_path):
+    import json
+
+    data, model = csv_and_model
+    real = read_csv(str(data))
+    real.iloc[:400].to_csv(tmp_path / "train.csv", index=False)
+    real.iloc[400:].to_csv(tmp_path / "holdout.csv", index=False)
+    run("sample", model, "-n", 300, "-o", tmp_path / "s.csv", "--seed", "0")
+    proc = run("evaluate", tmp_path / "train.csv", tmp_path / "s.csv", "--holdout", tmp_path / "holdout.csv",
+               "--target", "income", "--report", tmp_path / "r.html", "--json", tmp_path / "r.json")
+    assert "quality" in proc.stdout
+    scores = json.loads((tmp_path / "r.json").read_text())
+    assert 0 < scores["fidelity"]["quality_score"] <= 1 and "dcr_share" in scores["privacy"]
+    assert (tmp_path / "r.html").read_text().lstrip().lower().startswith("<!doctype html>")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--condition", "sexx=1"], "tabsyn sample: error: --condition 'sexx=1': no column named 'sexx'; the columns are"),
+    (["--condition", "sex=F"], "tabsyn sample: error: column 'sex': 'F' never seen in training; accepted: 'Female', 'Male'"),
+    (["--condition", "age=old"], "tabsyn sample: error: --condition 'age=old': column 'age' is numerical; 'old' is not a number"),
+    (["--condition", "sex"], "tabsyn sample: error: --condition takes COLUMN=VALUE; got 'sex'"),
+    (["--privacy-quantile", "1.5"], "tabsyn sample: error: privacy_guard must be False, True (quantile 0.01) or a quantile"),
+])
+def test_sample_errors_are_one_line(csv_and_model, tmp_path, args, message):
+    _, model = csv_and_model
+    proc = run("sample", model, "-n", 5, "-o", tmp_path / "x.csv", *args, check=False)
+    assert proc.returncode == 2 and proc.stderr.startswith(message), proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "x.csv").exists()
+
+
+def test_sample_needs_n_or_known_and_impute_needs_every_column(csv_and_model, tmp_path):
+    data, model = csv_and_model
+    proc = run("sample", model, "-o", tmp_path / "x.csv", check=False)
+    assert proc.returncode == 2 and "give either -n N (rows to sample) or --known known.csv" in proc.stderr
+    read_csv(str(data)).drop(columns="income").head(5).to_csv(tmp_path / "partial.csv", index=False)
+    proc = run("impute", model, tmp_path / "partial.csv", "-o", tmp_path / "f.csv", check=False)
+    assert proc.returncode == 2 and "df: columns ['income'] are missing; pass every column" in proc.stderr
