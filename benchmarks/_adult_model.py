@@ -1,0 +1,40 @@
+"""The default TabSynthesizer fitted on Adult's benchmark training split, fitted once and cached.
+
+The issue-5 benchmarks (privacy guard, conditional sampling, imputation, memory) all
+start from the same model: Adult shuffled with seed 0, first 80% train (as in
+benchmarks/suite.py), ``TabSynthesizer(random_state=0)`` at default settings. The
+model file goes to benchmarks/.cache/ (not committed: a model file holds the
+training rows, encoded, for the privacy guard).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import tabsyn
+from tabsyn import TabSynthesizer
+from tabsyn.datasets import load_adult, train_holdout_split
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+MODEL = CACHE / "adult_default.tabsyn"
+
+
+def adult_split():
+    """(train, holdout, target) under the benchmark protocol."""
+    df, target, _ = load_adult()
+    train, holdout = train_holdout_split(df, seed=0)
+    return train, holdout, target
+
+
+def adult_model(verbose: bool = True) -> tuple[TabSynthesizer, float | None]:
+    """The cached model (fitting it first if needed) and the fit seconds when fitted now."""
+    if MODEL.exists():
+        return tabsyn.load(MODEL), None
+    train, _, _ = adult_split()
+    start = time.perf_counter()
+    synth = TabSynthesizer(random_state=0, verbose=verbose).fit(train)
+    seconds = time.perf_counter() - start
+    CACHE.mkdir(parents=True, exist_ok=True)
+    synth.save(MODEL)
+    return synth, seconds
