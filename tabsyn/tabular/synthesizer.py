@@ -16,11 +16,11 @@ from tabsyn.base import (
 )
 from tabsyn.diffusion.denoiser import MLPDenoiser
 from tabsyn.diffusion.edm import EDMLoss, EDMPrecond
-from tabsyn.diffusion.sampler import heun_sample, inpainting_denoiser
-from tabsyn.tabular.guard import GuardReport, PrivacyGuard, PrivacyGuardError, check_quantile
-from tabsyn.tabular.known import KnownCells, check_known_frame, conditions_frame
+from tabsyn.tabular.guard import PrivacyGuard, check_quantile
+from tabsyn.tabular.known import check_known_frame, conditions_frame
+from tabsyn.tabular.sampling import SIGMA_DATA, NoiseCursor, TableSampler, combine_reports, fill_cells
 from tabsyn.tabular.schema import ID, ColumnSpec, SchemaError, infer_schema
-from tabsyn.tabular.transformer import KnownValueError, TableTransformer
+from tabsyn.tabular.transformer import TableTransformer
 from tabsyn.tabular.vae import TabularVAE, VAEConfig, vae_loss
 from tabsyn.training import History, TrainConfig, train
 
@@ -60,9 +60,7 @@ PRESETS = {
 }
 
 MAX_BETA, MIN_BETA, BETA_DECAY = 1e-2, 1e-5, 0.7
-SIGMA_DATA = 0.5         # latents are scaled to this standard deviation per dimension (EDM's sigma_data)
-MAX_REDRAWS = 20         # privacy guard: redraws of a row before giving up
-GUARD_HELD_OUT_ROWS = 2000  # held-out rows whose distances set the guard's threshold
+GUARD_HELD_OUT_ROWS = 2000  # held-out rows whose distances set the privacy guard's threshold
 
 
 class TabSynthesizer(BaseSynthesizer):
@@ -106,12 +104,17 @@ class TabSynthesizer(BaseSynthesizer):
         Per-epoch losses of both stages (``history_["vae"].records``).
     settings_ : dict
         The sizes and budgets fit used (preset plus overrides).
+    guard_ : PrivacyGuard
+        What ``sample(..., privacy_guard=...)`` compares rows with: hashes and
+        encoded copies of the training rows, and held-out rows' distances.
     fit_seconds_ : float
 
     Examples
     --------
-    >>> synth = TabSynthesizer(random_state=0).fit(df)      # doctest: +SKIP
-    >>> synthetic = synth.sample(1000)                        # doctest: +SKIP
+    >>> synth = TabSynthesizer(random_state=0).fit(df)                  # doctest: +SKIP
+    >>> synthetic = synth.sample(1000, privacy_guard=True)                # doctest: +SKIP
+    >>> women = synth.sample(100, conditions={"sex": "Female"})           # doctest: +SKIP
+    >>> filled = synth.impute(df_with_missing_cells)                      # doctest: +SKIP
     """
 
     _fitted_attribute = "denoiser_"
@@ -345,13 +348,13 @@ class TabSynthesizer(BaseSynthesizer):
         n = check_n(n, "n")
         batch_size = check_n(batch_size, "batch_size")
         quantile = self._guard_quantile(privacy_guard)
-        known = None
+        sampler, known = self._sampler(), None
         if conditions is not None:
             frame = conditions_frame(conditions, self.columns_)
-            row = self._known_cells(frame, np.ones(frame.shape, bool), present=False)
+            row = sampler.known_cells(frame, np.ones(frame.shape, bool), present=False)
             known = lambda start, rows: row.take(np.zeros(rows, dtype=np.int64))  # noqa: E731
         rng, base = self._stream(n, random_state)
-        return self._sample_stream(n, batch_size, rng, base, quantile, known)
+        return self._batches(sampler, n, batch_size, rng, base, quantile, known)
 
     def sample_remaining_columns(self, known: pd.DataFrame, *, privacy_guard: bool | float = False,
                                  random_state=None, batch_size: int = 8192) -> pd.DataFrame:
@@ -369,12 +372,13 @@ class TabSynthesizer(BaseSynthesizer):
         frame = check_known_frame(known, self.columns_, argument="known", all_columns=False)
         batch_size = check_n(batch_size, "batch_size")
         quantile = self._guard_quantile(privacy_guard)
-        cells = np.ones(frame.shape, bool)
-        self._known_cells(frame, cells, present=False, encode=False)  # every bad value, before the stream moves
+        sampler, cells = self._sampler(), np.ones(frame.shape, bool)
+        sampler.known_cells(frame, cells, present=False, encode=False)  # every bad value, before the stream moves
         rng, base = self._stream(len(frame), random_state)
-        batches = self._sample_stream(len(frame), batch_size, rng, base, quantile,
-                                lambda start, rows: self._known_cells(frame.iloc[start:start + rows],
-                                                                      cells[start:start + rows], present=False))
+        batches = self._batches(sampler, len(frame), batch_size, rng, base, quantile,
+                                lambda start, rows: sampler.known_cells(frame.iloc[start:start + rows],
+                                                                        cells[start:start + rows], present=False,
+                                                                        positions=np.arange(start, start + rows)))
         out = self._concat(batches)
         out.index = known.index
         return out
@@ -392,37 +396,31 @@ class TabSynthesizer(BaseSynthesizer):
         frame = check_known_frame(df, self.columns_, argument="df", all_columns=True)
         draws = check_n(draws, "draws")
         batch_size = check_n(batch_size, "batch_size")
-        ids = [k for k, s in enumerate(self.columns_) if s.kind == ID]
-        cells = frame.notna().to_numpy()
-        cells[:, ids] = True
-        holes = np.flatnonzero(~cells.all(1))
-        out = df.copy()
-        keep = [k for k in range(frame.shape[1]) if k not in ids]
-        self._known_cells(frame.iloc[:, keep], cells[:, keep], present=True, encode=False)  # every bad value first
+        keep = [k for k, s in enumerate(self.columns_) if s.kind != ID]  # ID cells stay as given
+        frame, cells = frame.iloc[:, keep], frame.iloc[:, keep].notna().to_numpy()
+        sampler = self._sampler()
+        sampler.known_cells(frame, cells, present=True, encode=False)  # every bad value, before the stream moves
         rng, base = self._stream(len(frame) * draws, random_state)
-        noise = _NoiseCursor(rng, draws, self.latent_mean_.numel())
-        filled, step = [], max(1, batch_size // draws)
-        for start in range(0, len(holes), step):
-            rows = holes[start:start + step]
-            known = self._known_cells(frame.iloc[rows, keep], cells[np.ix_(rows, keep)], present=True)
-            repeat = np.repeat(np.arange(len(rows)), draws)
-            z = self._latent_sample(noise.rows(rows), known.take(repeat))
-            x_num, x_cat = self._decode(z, known.forbid_missing[repeat])
-            x_num = self.transformer_.average_draws(x_num.reshape(len(rows), draws, x_num.shape[1]).transpose(1, 0, 2))
-            x_cat = _most_frequent(x_cat.reshape(len(rows), draws, x_cat.shape[1]))
-            generated = self.transformer_.inverse_transform(x_num, x_cat, positions=base + rows * draws)
-            filled.append(known.restore(generated).set_axis(rows))
+        noise = NoiseCursor(rng, draws, sampler.dim)
+        holes = np.flatnonzero(~cells.all(1))
+        step = max(1, batch_size // draws)
+        filled = [sampler.impute(frame.iloc[rows], cells[rows], rows, noise.rows(rows), draws, base).set_axis(rows)
+                  for rows in (holes[i:i + step] for i in range(0, len(holes), step))]
+        out = df.copy()
         if filled:
             generated = pd.concat(filled)
-            for k in keep:
-                label = frame.columns[k]
-                missing = np.zeros(len(frame), bool)
-                missing[holes] = ~cells[holes, k]
+            for k, label in enumerate(frame.columns):
+                missing = ~cells[:, k]
                 if missing.any():
-                    out[label] = _fill(out[label], missing, generated.iloc[:, k].loc[np.flatnonzero(missing)].to_numpy())
+                    out[label] = fill_cells(out[label], missing, generated[label].loc[np.flatnonzero(missing)].to_numpy())
         return out
 
-    # -- sampling machinery ------------------------------------------------------
+    # -- sampling helpers ---------------------------------------------------------
+    def _sampler(self) -> TableSampler:
+        return TableSampler(columns=self.columns_, transformer=self.transformer_, vae=self.vae_,
+                            denoiser=self.denoiser_, latent_mean=self.latent_mean_, latent_std=self.latent_std_,
+                            guard=self.guard_, steps=self.settings_["sampling_steps"], device=self.device_)
+
     def _stream(self, rows: int, random_state) -> tuple[np.random.Generator, int]:
         """The generator and first stream position of a call; the instance stream advances past it."""
         if random_state is not None:
@@ -431,132 +429,29 @@ class TabSynthesizer(BaseSynthesizer):
         self._rows_sampled += rows
         return self._sample_rng, base
 
-    def _guard_quantile(self, privacy_guard) -> float | None:
+    @staticmethod
+    def _guard_quantile(privacy_guard) -> float | None:
         if privacy_guard is False or privacy_guard is None:
             return None
         return check_quantile(privacy_guard)
 
-    def _sample_stream(self, n: int, batch_size: int, rng: np.random.Generator, base: int,
+    @staticmethod
+    def _batches(sampler: TableSampler, n: int, batch_size: int, rng: np.random.Generator, base: int,
                  quantile: float | None, known_for=None):
-        """Yield ``n`` rows ``batch_size`` at a time: noise from ``rng``, positions from ``base``."""
-        dim = self.latent_mean_.numel()
+        """Yield ``n`` rows ``batch_size`` at a time: noise from ``rng``, stream positions from ``base``."""
         for start in range(0, n, batch_size):
             rows = min(batch_size, n - start)
-            noise = rng.standard_normal((rows, dim))
+            noise = rng.standard_normal((rows, sampler.dim))
             known = None if known_for is None else known_for(start, rows)
-            yield self._draw(noise, base + start + np.arange(rows, dtype=np.int64), known, quantile)
-
-    def _draw(self, noise: np.ndarray, positions: np.ndarray, known: KnownCells | None,
-              quantile: float | None) -> pd.DataFrame:
-        """Rows for ``noise``; with a guard quantile, redraw rows too close to a real one."""
-        frame = self._generate(noise, positions, known)
-        if quantile is None:
-            return frame
-        exact, close = self.guard_.check(frame, quantile)
-        report = GuardReport(rows=len(frame), exact_copies=int(exact.sum()), too_close=int(close.sum()),
-                             threshold=self.guard_.threshold(quantile), quantile=quantile)
-        bad = np.flatnonzero(exact | close)
-        report.replaced = len(bad)
-        noise = noise.copy()
-        for attempt in range(1, MAX_REDRAWS + 1):
-            if not len(bad):
-                break
-            noise[bad] = _redraw_noise(noise[bad], attempt)
-            new = self._generate(noise[bad], positions[bad], None if known is None else known.take(bad))
-            report.redraws += len(bad)
-            new.index = frame.index[bad]
-            frame = pd.concat([frame.drop(index=frame.index[bad]), new]).sort_index()
-            exact, close = self.guard_.check(new, quantile)
-            bad = bad[exact | close]
-        if len(bad):
-            raise PrivacyGuardError(
-                f"privacy_guard: after {MAX_REDRAWS} redraws, {len(bad)} of {len(frame)} rows were still copies "
-                f"of real rows or closer to one than {report.threshold:.4g}; the table may hold few distinct "
-                f"rows ({len(self.guard_.keys_)} distinct in training). Pass a lower quantile "
-                f"(privacy_guard=0 replaces exact copies only) or privacy_guard=False"
-            )
-        frame.attrs["privacy_guard"] = report.to_dict()
-        return frame
+            yield sampler.draw(noise, base + start + np.arange(rows, dtype=np.int64), known, quantile)
 
     @staticmethod
     def _concat(batches) -> pd.DataFrame:
         frames = list(batches)
         out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        reports = [f.attrs["privacy_guard"] for f in frames if "privacy_guard" in f.attrs]
-        out.attrs = {}
-        if reports:
-            total = GuardReport()
-            for r in reports:
-                total = total.add(GuardReport(**r))
-            out.attrs["privacy_guard"] = total.to_dict()
+        report = combine_reports(frames)
+        out.attrs = {} if report is None else {"privacy_guard": report}
         return out
-
-    def _generate(self, noise: np.ndarray, positions: np.ndarray, known: KnownCells | None) -> pd.DataFrame:
-        """Noise -> Heun ODE (inpainting any known cells) -> decode -> inverse transform."""
-        z = self._latent_sample(noise, known)
-        x_num, x_cat = self._decode(z, None if known is None else known.forbid_missing)
-        frame = self.transformer_.inverse_transform(x_num, x_cat, positions=positions)
-        return frame if known is None else known.restore(frame)
-
-    def _latent_sample(self, noise: np.ndarray, known: KnownCells | None) -> torch.Tensor:
-        device = self.device_
-        x = torch.from_numpy(noise).float().to(device)
-        steps = self.settings_["sampling_steps"]
-        if known is None or not known.latent_mask.any():
-            return heun_sample(self.denoiser_, x, num_steps=steps).float()
-        target = torch.from_numpy(known.latent).to(device)
-        mask = torch.from_numpy(known.latent_mask).to(device)
-        denoiser = inpainting_denoiser(self.denoiser_, target, mask, sigma_data=SIGMA_DATA)
-        return heun_sample(denoiser, x, num_steps=steps, mask=mask, known=target).float()
-
-    def _known_cells(self, frame: pd.DataFrame, cells: np.ndarray, *, present: bool,
-                     encode: bool = True) -> KnownCells | None:
-        """Known cells of partial rows -> their normalised latents, latent mask and exact values.
-
-        ID columns in ``frame`` are not conditioned on; their values are kept as given.
-        With ``encode=False``, only check the values (raising for any the model cannot take).
-        """
-        kinds = {s.name: s for s in self.columns_}
-        is_id = np.array([kinds[c].kind == ID for c in frame.columns], dtype=bool)
-        encoded = self.transformer_.encode_known(frame.loc[:, ~is_id], cells[:, ~is_id], present=present)
-        if not encode:
-            return None
-        latent = self._encode(encoded.x_num, encoded.x_cat)
-        tokens = np.concatenate([encoded.num_known, encoded.cat_known], axis=1)
-        mask = np.repeat(tokens, self.vae_.cfg.d_token, axis=1)
-        values, value_cells = encoded.values, cells[:, ~is_id]
-        if is_id.any():
-            ids = frame.loc[:, is_id].reset_index(drop=True)
-            for k, label in enumerate(ids.columns):
-                try:
-                    ids[label] = ids[label].astype(kinds[label].dtype)
-                except (TypeError, ValueError):
-                    raise KnownValueError(f"column {label!r} holds IDs of dtype {kinds[label].dtype}; got "
-                                          f"{ids[label].iloc[0]!r}, which is not one") from None
-            values = pd.concat([values, ids], axis=1)
-            value_cells = np.concatenate([value_cells, cells[:, is_id]], axis=1)
-        return KnownCells(latent, mask, encoded.forbid_missing, values, value_cells)
-
-    @torch.no_grad()
-    def _encode(self, x_num: np.ndarray, x_cat: np.ndarray) -> np.ndarray:
-        """Model arrays -> normalised latents, as the diffusion model was trained on them."""
-        device = self.device_
-        latents = self.vae_.latents(torch.from_numpy(x_num).to(device), torch.from_numpy(x_cat).to(device)).float()
-        z = (latents - self.latent_mean_.to(device)) / self.latent_std_.to(device) * SIGMA_DATA
-        return z.cpu().numpy()
-
-    @torch.no_grad()
-    def _decode(self, z: torch.Tensor, forbid_missing: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        latents = z / SIGMA_DATA * self.latent_std_.to(z.device) + self.latent_mean_.to(z.device)
-        tokens = latents.reshape(len(z), -1, self.vae_.cfg.d_token)
-        x_num, logits = self.vae_.decode(tokens)
-        if forbid_missing is not None and forbid_missing.any():
-            forbid = torch.from_numpy(forbid_missing).to(z.device)
-            for j, code in enumerate(self.transformer_.missing_codes()):
-                if code is not None and bool(forbid[:, j].any()):
-                    logits[j][forbid[:, j], code] = -torch.inf
-        x_cat = torch.stack([lg.argmax(-1) for lg in logits], dim=1) if logits else torch.zeros(len(z), 0, dtype=torch.long)
-        return x_num.cpu().numpy().astype(np.float64), x_cat.cpu().numpy()
 
     # -- persistence -------------------------------------------------------------
     def _fitted_state(self) -> dict:
@@ -603,62 +498,3 @@ class TabSynthesizer(BaseSynthesizer):
         self.fit_seconds_ = float(f["fit_seconds"])
         self.device_ = device
 
-
-class _NoiseCursor:
-    """Standard normal noise for rows in increasing order, ``draws`` rows of the stream per row.
-
-    Row i always gets stream rows ``i * draws ... (i + 1) * draws - 1``, whichever rows
-    are asked for together, so a result never depends on batching.
-    """
-
-    def __init__(self, rng: np.random.Generator, draws: int, dim: int):
-        self.rng, self.draws, self.dim, self.next_row = rng, draws, dim, 0
-
-    def rows(self, rows: np.ndarray) -> np.ndarray:
-        out = np.empty((len(rows) * self.draws, self.dim))
-        for k, row in enumerate(rows):
-            while self.next_row < row:  # skip rows with nothing to draw, a block at a time
-                skip = min(row - self.next_row, 4096)
-                self.rng.standard_normal((skip * self.draws, self.dim))
-                self.next_row += skip
-            out[k * self.draws:(k + 1) * self.draws] = self.rng.standard_normal((self.draws, self.dim))
-            self.next_row += 1
-        return out
-
-
-def _redraw_noise(noise: np.ndarray, attempt: int) -> np.ndarray:
-    """Fresh noise for each row, a function of the row's previous noise and the attempt number."""
-    out = np.empty_like(noise)
-    for i, row in enumerate(noise):
-        words = np.ascontiguousarray(row, dtype=np.float64).view(np.uint32).tolist()
-        out[i] = np.random.default_rng([*words, attempt]).standard_normal(noise.shape[1])
-    return out
-
-
-def _most_frequent(codes: np.ndarray) -> np.ndarray:
-    """(rows, draws, columns) codes -> the most frequent code per row and column (ties: the smallest)."""
-    rows, draws, columns = codes.shape
-    out = np.zeros((rows, columns), np.int64)
-    row_of = np.repeat(np.arange(rows), draws)
-    for j in range(columns):
-        counts = np.zeros((rows, int(codes[:, :, j].max()) + 1), np.int64)
-        np.add.at(counts, (row_of, codes[:, :, j].ravel()), 1)
-        out[:, j] = counts.argmax(1)
-    return out
-
-
-def _fill(column: pd.Series, missing: np.ndarray, values: np.ndarray) -> pd.Series:
-    """``column`` with ``values`` in its ``missing`` cells, keeping its dtype where the values allow."""
-    other = column.to_numpy(dtype=object, copy=True)
-    other[missing] = values
-    try:
-        filled = column.where(~missing, other)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"impute: cannot write the imputed values of column {column.name!r} into its dtype "
-                        f"{column.dtype}: {exc}") from None
-    if filled.dtype != column.dtype:
-        try:
-            filled = filled.astype(column.dtype)
-        except (TypeError, ValueError):
-            pass
-    return filled

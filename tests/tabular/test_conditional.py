@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tabsyn import TabSynthesizer
-from tabsyn.tabular.transformer import KnownValueError
+from tabsyn.tabular.known import KnownValueError
 
 
 @pytest.fixture(scope="module")
