@@ -77,6 +77,37 @@ def table(rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
+def summary_section(results: dict) -> list[str]:
+    """Quality and detection per dataset and system, and where tabsyn beats every SDV synthesizer."""
+    systems = [s for s in SYSTEMS if any((d, s) in results for d in DATASETS)]
+    out = ["## Summary: quality / detection AUC (fit seconds)", "",
+           "| dataset | " + " | ".join(systems) + " | tabsyn beats every SDV synthesizer on |",
+           "|---|" + "---|" * (len(systems) + 1)]
+    wins = 0
+    for d in DATASETS:
+        cells = []
+        for s in systems:
+            r = results.get((d, s))
+            fit = "" if r is None or not r.get("fit_seconds") else f" ({r['fit_seconds']:,.0f} s)"
+            cells.append("-" if r is None else
+                         f"{r['scores']['fidelity']['quality_score']:.3f} / {r['scores']['detection']['roc_auc']:.3f}{fit}")
+        verdict = "-"
+        sdv = [results.get((d, s)) for s in ("gaussiancopula", "tvae", "ctgan")]
+        ours = results.get((d, "tabsyn"))
+        if ours is not None and all(r is not None for r in sdv):
+            q = lambda r: r["scores"]["fidelity"]["quality_score"]  # noqa: E731
+            a = lambda r: r["scores"]["detection"]["roc_auc"]  # noqa: E731
+            better = [name for name, ok in (("quality", all(q(ours) > q(r) for r in sdv)),
+                                            ("detection", all(a(ours) < a(r) for r in sdv))) if ok]
+            verdict = " and ".join(better) or "neither"
+            wins += better == ["quality", "detection"]
+        out.append(f"| {d} | " + " | ".join(cells) + f" | {verdict} |")
+    complete = sum(all((d, s) in results for s in ("tabsyn", "gaussiancopula", "tvae", "ctgan")) for d in DATASETS)
+    out += ["", f"tabsyn beats GaussianCopula, TVAE and CTGAN on both quality and detection on {wins} of the "
+            f"{complete} datasets where all four have run. Higher quality and lower detection AUC are better.", ""]
+    return out
+
+
 def dataset_section(name: str, results: dict) -> list[str]:
     found = [results[(name, s)] for s in SYSTEMS if (name, s) in results]
     if not found:
@@ -170,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
         results[(r["dataset"], r["system"])] = r
     if not results:
         raise SystemExit(f"no results in {args.results_dir}; run benchmarks/suite.py first")
-    lines = header(results) + [LEGEND]
+    lines = header(results) + summary_section(results) + [LEGEND]
     for name in DATASETS:
         lines += dataset_section(name, results)
     lines += paper_section(results)

@@ -156,23 +156,28 @@ class RowSpace:
                 block: int = 2**23) -> np.ndarray:
         """Each query row's Euclidean distance to its closest reference row.
 
-        Taken a block at a time (about ``block`` numbers per dense block), so memory
-        stays bounded. Squared distances below rounding error are set to exactly 0,
-        so an equal row is at distance 0.
+        Taken a block at a time: no dense block of rows and no block of distances
+        holds more than about ``block`` numbers, so memory stays bounded whatever
+        the numbers of rows and levels. Squared distances below rounding error are
+        set to exactly 0, so an equal row is at distance 0.
         """
         width = max(1, query.numbers.shape[1] + sum(self.sizes_))
-        step = max(64, block // width)
+        q_step = max(64, min(2048, block // width))
+        r_step = max(64, min(block // width, block // q_step))
         best = np.full(len(query), np.inf)
         if len(reference) == 0:
             return best
-        cached = self.dense(reference, dtype) if len(reference) <= 4 * step else None
-        for qs in range(0, len(query), step):
-            Q = self.dense(query.take(slice(qs, qs + step)), dtype)
-            q_norm = (Q * Q).sum(1)
-            for rs in range(0, len(reference), step):
-                R = cached[rs:rs + step] if cached is not None else self.dense(reference.take(slice(rs, rs + step)), dtype)
-                d2 = q_norm[:, None] + (R * R).sum(1)[None, :] - 2.0 * (Q @ R.T)
-                np.minimum(best[qs:qs + step], d2.min(1), out=best[qs:qs + step])
+        cached = self.dense(reference, dtype) if len(reference) * width <= block else None
+        for qs in range(0, len(query), q_step):
+            Q = self.dense(query.take(slice(qs, qs + q_step)), dtype)
+            q_norm = (Q * Q).sum(1)[:, None]
+            for rs in range(0, len(reference), r_step):
+                R = cached[rs:rs + r_step] if cached is not None else self.dense(reference.take(slice(rs, rs + r_step)), dtype)
+                d2 = Q @ R.T
+                d2 *= -2.0
+                d2 += q_norm
+                d2 += (R * R).sum(1)[None, :]
+                np.minimum(best[qs:qs + q_step], d2.min(1), out=best[qs:qs + q_step])
         tol = 1e-9 if np.dtype(dtype) == np.float64 else 1e-4
         best[best < tol] = 0.0
         return np.sqrt(best)
