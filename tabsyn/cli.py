@@ -165,11 +165,12 @@ def cmd_sample(args) -> None:
         if args.condition:
             raise CLIError("--condition and --known do not go together; put the fixed values in the known CSV")
         known = read_csv(args.known)
-        frames = [synth.sample_remaining_columns(known, privacy_guard=guard, random_state=seed, batch_size=batch)]
+        frames = [synth.sample_remaining_columns(known, privacy_guard=guard, guidance_scale=args.guidance_scale,
+                                                 random_state=seed, batch_size=batch)]
     else:
         conditions = dict(_parse_condition(synth, c) for c in args.condition) or None
         frames = synth.sample_batches(args.n, conditions=conditions, privacy_guard=guard,
-                                      random_state=seed, batch_size=batch)
+                                      guidance_scale=args.guidance_scale, random_state=seed, batch_size=batch)
     reports = []
 
     def keep_reports(batches):
@@ -189,7 +190,7 @@ def cmd_impute(args) -> None:
         raise CLIError(f"--draws must be a positive integer; got {args.draws}")
     df = read_csv(args.data)
     start = time.perf_counter()
-    filled = synth.impute(df, draws=args.draws, random_state=args.seed)
+    filled = synth.impute(df, draws=args.draws, guidance_scale=args.guidance_scale, random_state=args.seed)
     holes = int(df.isna().to_numpy().sum()) - int(filled.isna().to_numpy().sum())
     rows = write_csv_atomic([filled], args.output)
     print(f"filled {holes} missing cells in {rows} rows; wrote {args.output} in {time.perf_counter() - start:.1f} s")
@@ -244,7 +245,7 @@ def cmd_demo(args) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from tabsyn import __version__
-    from tabsyn.tabular.synthesizer import PRESETS
+    from tabsyn.tabular.synthesizer import GUIDANCE_SCALE, PRESETS
 
     parser = argparse.ArgumentParser(prog="tabsyn", description="Synthetic tables by latent diffusion (TabSyn).")
     parser.add_argument("--version", action="version", version=f"tabsyn {__version__}")
@@ -273,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--condition", action="append", default=[], metavar="COLUMN=VALUE",
                    help="fix a column's value in every row (repeatable), e.g. --condition sex=Female")
     p.add_argument("--known", metavar="CSV", help="complete these rows: keep their columns, draw the others")
+    p.add_argument("--guidance-scale", type=float, default=GUIDANCE_SCALE, metavar="W",
+                   help="with --condition or --known: how closely to follow them; 1 = the model's plain "
+                        "conditional (default: %(default)s)")
     p.add_argument("--privacy-guard", action=argparse.BooleanOptionalAction, default=True,
                    help="redraw rows that copy, or sit closer to a real row than held-out real rows do (default: on)")
     p.add_argument("--privacy-quantile", type=float, default=0.01, metavar="Q",
@@ -285,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", help="a CSV with every column of the table; empty cells are filled")
     p.add_argument("-o", "--output", required=True, help="the filled CSV to write")
     p.add_argument("--draws", type=int, default=10, help="draws per missing cell, averaged (default: %(default)s)")
+    p.add_argument("--guidance-scale", type=float, default=GUIDANCE_SCALE, metavar="W",
+                   help="how closely draws follow the known cells; 1 = the model's plain conditional "
+                        "(default: %(default)s)")
     p.add_argument("--seed", type=int, default=None, help="random seed for reproducible values")
     p.set_defaults(func=cmd_impute)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -38,3 +39,16 @@ def adult_model(adult):
     train = adult.sample(n=3000, random_state=0).reset_index(drop=True)
     synth = TabSynthesizer(preset="fast", vae_steps=300, diffusion_steps=800, verbose=False, random_state=0)
     return synth.fit(train), train
+
+
+@pytest.fixture()
+def mixed_table() -> pd.DataFrame:
+    """40 rows of every column kind: numbers, integer codes, text with missing values, dates, keys."""
+    n = 40
+    return pd.DataFrame({
+        "num": np.linspace(0, 10, n),
+        "code": np.arange(n) % 4,                       # integer-coded category
+        "text": ["u", "v", None, "w"] * (n // 4),       # category with missing values
+        "when": pd.date_range("2021-01-01", periods=n, freq="D"),
+        "key": [f"id{i:03d}" for i in range(n)],        # ID: left out everywhere
+    })

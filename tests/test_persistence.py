@@ -58,3 +58,12 @@ def test_a_file_from_another_version_warns(tmp_path):
     torch.save(payload, path)
     with pytest.warns(VersionMismatchWarning, match="written by tabsyn 0.0.1"):
         tabsyn.load(path)
+
+
+def test_weights_that_do_not_fit_the_networks_are_refused_clearly(tmp_path, adult_small):
+    synth = TabSynthesizer(preset="fast", vae_steps=3, diffusion_steps=3, sampling_steps=2, verbose=False).fit(
+        adult_small.head(200))
+    state = synth._to_state()
+    del state["fitted"]["denoiser"]["net.cond_proj.weight"]  # as a file from another network layout would be
+    with pytest.raises(ModelFileError, match=r"stored weights do not fit this tabsyn's networks .* fit it again"):
+        TabSynthesizer._from_state(state)

@@ -3,7 +3,7 @@
 Checks what a user passes (``conditions``, a frame of known columns, a frame
 with holes) against the fitted table, encodes the known cells into the model's
 arrays (:func:`encode_known`), and puts the exact known values back into
-generated rows (:class:`KnownCells`). The latent inpainting itself is in
+generated rows (:class:`KnownCells`). Conditioning the denoiser on them is in
 :mod:`tabsyn.tabular.sampling`; this module never imports torch.
 """
 
@@ -97,22 +97,21 @@ def _is_scalar(value: object) -> bool:
 
 @dataclass
 class KnownCells:
-    """Known cells of a batch: latent entries to hold, codes to forbid, exact values to restore.
+    """Known cells of a batch: the denoiser's condition, codes to forbid, exact values to restore.
 
-    ``latent`` / ``latent_mask``: normalised latents of the rows and which entries are
-    known (rows x latent dimensions); ``forbid_missing``: categorical codes whose
-    "missing" level may not be drawn (imputation); ``values`` / ``cells``: the given
-    values, in the generated columns' dtypes, and which of them to write back.
+    ``cond``: one condition vector per row (:mod:`tabsyn.tabular.conditioning`);
+    ``forbid_missing``: categorical codes whose "missing" level may not be drawn
+    (imputation); ``values`` / ``cells``: the given values, in the generated
+    columns' dtypes, and which of them to write back.
     """
 
-    latent: np.ndarray
-    latent_mask: np.ndarray
+    cond: np.ndarray
     forbid_missing: np.ndarray
     values: pd.DataFrame
     cells: np.ndarray
 
     def take(self, index: np.ndarray) -> "KnownCells":
-        return KnownCells(self.latent[index], self.latent_mask[index], self.forbid_missing[index],
+        return KnownCells(self.cond[index], self.forbid_missing[index],
                           self.values.iloc[index].reset_index(drop=True), self.cells[index])
 
     def restore(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -129,7 +128,7 @@ class KnownCells:
 # -- encoding known cells ------------------------------------------------------------
 
 def encode_known(t: TableTransformer, known: pd.DataFrame, mask: np.ndarray, *, present: bool = False) -> EncodedKnown:
-    """Encode the known cells of partial rows as the VAE reads them.
+    """Encode the known cells of partial rows into the model's arrays.
 
     ``known`` holds some of the table's columns (by label); ``mask`` (its
     shape) says which cells are known. A known missing value (None, NaN,

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from tabsyn.diffusion.sampler import edm_sigmas, heun_sample, inpainting_denoiser
+from tabsyn.diffusion.sampler import edm_sigmas, heun_sample
 
 
 def test_sigma_grid_runs_from_sigma_max_to_sigma_min_then_zero():
@@ -50,50 +50,3 @@ def test_heun_converges_at_second_order():
     # Halving the step size divides a 2nd-order method's error by about 4.
     assert 3.5 < errors[0] / errors[1] < 4.8
     assert 3.5 < errors[1] / errors[2] < 4.8
-
-
-def test_inpainting_keeps_known_entries_and_uses_them():
-    # Two perfectly correlated coordinates: with the first known, the second follows.
-    sd = 1.0
-
-    def exact(x, sigma):  # data on the line x1 = x0, x0 ~ N(0, sd^2)
-        s2 = sigma.reshape(-1, 1).to(x.dtype) ** 2
-        m = x.mean(1, keepdim=True)
-        # posterior mean of the shared value given both noisy coordinates
-        post = m * (2 * sd**2) / (2 * sd**2 + s2)
-        return post.expand_as(x)
-
-    g = torch.Generator().manual_seed(1)
-    n = 2000
-    known = torch.zeros(n, 2, dtype=torch.float64)
-    known[:, 0] = 1.5
-    mask = torch.zeros(n, 2, dtype=torch.bool)
-    mask[:, 0] = True
-    noise = torch.randn(n, 2, generator=g, dtype=torch.float64)
-    x = heun_sample(exact, noise, num_steps=40, mask=mask, known=known)
-    assert torch.all(x[:, 0] == 1.5)
-    assert x[:, 1].mean().item() == pytest.approx(1.5, abs=0.1)
-
-
-def test_guided_inpainting_recovers_a_gaussian_conditional():
-    # x ~ N(0, sd^2 [[1, rho], [rho, 1]]); given x0 = a, x1 ~ N(rho a, sd^2 (1 - rho^2)).
-    sd, rho, a, n = 0.5, 0.8, 0.75, 20_000
-    cov = sd**2 * torch.tensor([[1.0, rho], [rho, 1.0]], dtype=torch.float64)
-
-    def exact(x, sigma):  # E[x0 | x0 + sigma * eps = x] for Gaussian data
-        s2 = sigma.reshape(-1)[0].item() ** 2
-        return x @ (cov @ torch.linalg.inv(cov + s2 * torch.eye(2, dtype=torch.float64))).T
-
-    known = torch.zeros(n, 2, dtype=torch.float64)
-    known[:, 0] = a
-    mask = torch.zeros(n, 2, dtype=torch.bool)
-    mask[:, 0] = True
-    noise = torch.randn(n, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    guided = heun_sample(inpainting_denoiser(exact, known, mask, sigma_data=sd), noise,
-                         num_steps=30, mask=mask, known=known)
-    assert torch.all(guided[:, 0] == a)
-    assert guided[:, 1].mean().item() == pytest.approx(rho * a, abs=0.05)  # 0.567 against 0.6
-    assert guided[:, 1].var().item() == pytest.approx(sd**2 * (1 - rho**2), rel=0.2)
-    # Replacement alone leaves the free coordinate far from its conditional mean.
-    replaced = heun_sample(exact, noise, num_steps=30, mask=mask, known=known)
-    assert replaced[:, 1].mean().item() < 0.5 * rho * a

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from tabsyn.evaluation._checks import resolve_specs
 from tabsyn.evaluation.detection import detection
@@ -10,25 +9,13 @@ from tabsyn.evaluation.efficacy import efficacy
 from tabsyn.evaluation.encoding import TreeEncoding
 
 
-@pytest.fixture()
-def table():
-    n = 40
-    return pd.DataFrame({
-        "num": np.linspace(0, 10, n),
-        "code": np.arange(n) % 4,                       # integer-coded category
-        "text": ["u", "v", None, "w"] * (n // 4),       # category with missing values
-        "when": pd.date_range("2021-01-01", periods=n, freq="D"),
-        "key": [f"id{i:03d}" for i in range(n)],        # ID: left out everywhere
-    })
-
-
-def test_tree_encoding_codes_int_and_float_categories_alike(table):
-    specs = resolve_specs(table)
-    as_float = table.assign(code=table["code"].astype(float))
-    enc = TreeEncoding(specs).fit(table, as_float)
+def test_tree_encoding_codes_int_and_float_categories_alike(mixed_table):
+    specs = resolve_specs(mixed_table)
+    as_float = mixed_table.assign(code=mixed_table["code"].astype(float))
+    enc = TreeEncoding(specs).fit(mixed_table, as_float)
     assert [s.name for s in enc.specs] == ["num", "code", "text", "when"]
-    np.testing.assert_array_equal(enc.transform(table), enc.transform(as_float))
-    X = enc.transform(table)
+    np.testing.assert_array_equal(enc.transform(mixed_table), enc.transform(as_float))
+    X = enc.transform(mixed_table)
     assert np.isnan(X[2, 2]) and not np.isnan(X[0, 2])  # missing category stays NaN
     assert list(enc.categorical_mask_) == [False, True, True, False]
 

@@ -1,36 +1,23 @@
 """Row keys, the distance space and nearest-row distances shared by the guard and the evaluation."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from tabsyn.tabular.rows import RowSpace, row_keys
 from tabsyn.tabular.schema import infer_schema
 
 
-@pytest.fixture()
-def table():
-    n = 40
-    return pd.DataFrame({
-        "num": np.linspace(0, 10, n),
-        "code": np.arange(n) % 4,                       # integer-coded category
-        "text": ["u", "v", None, "w"] * (n // 4),       # category with missing values
-        "when": pd.date_range("2021-01-01", periods=n, freq="D"),
-        "key": [f"id{i:03d}" for i in range(n)],        # ID: left out everywhere
-    })
+def test_row_keys_match_equal_rows_across_dtypes(mixed_table):
+    specs = infer_schema(mixed_table)
+    other = mixed_table.assign(code=mixed_table["code"].astype(float), key="another key")
+    np.testing.assert_array_equal(row_keys(mixed_table, specs), row_keys(other, specs))
+    changed = mixed_table.assign(num=mixed_table["num"] + 1e-9)
+    assert not np.isin(row_keys(changed, specs), row_keys(mixed_table, specs)).any()
 
 
-def test_row_keys_match_equal_rows_across_dtypes(table):
-    specs = infer_schema(table)
-    other = table.assign(code=table["code"].astype(float), key="another key")
-    np.testing.assert_array_equal(row_keys(table, specs), row_keys(other, specs))
-    changed = table.assign(num=table["num"] + 1e-9)
-    assert not np.isin(row_keys(changed, specs), row_keys(table, specs)).any()
-
-
-def test_unseen_categories_share_the_other_slot_and_numbers_lie_in_the_unit_interval(table):
-    space = RowSpace(infer_schema(table)).fit(table)
-    seen, unseen = space.transform(table), space.transform(table.assign(text="never seen"))
+def test_unseen_categories_share_the_other_slot_and_numbers_lie_in_the_unit_interval(mixed_table):
+    space = RowSpace(infer_schema(mixed_table)).fit(mixed_table)
+    seen, unseen = space.transform(mixed_table), space.transform(mixed_table.assign(text="never seen"))
     assert seen.numbers.shape == unseen.numbers.shape == (40, 4)  # num and when, each with a flag
     assert (unseen.codes[:, 1] == 4).all() and set(seen.codes[:, 1]) == {0, 1, 2, 3}  # u, v, w and missing
     dense = space.dense(seen)
@@ -60,9 +47,9 @@ def test_a_copied_row_is_at_distance_exactly_zero_and_a_changed_category_at_one(
     assert space.nearest(space.transform(changed), space.transform(df.head(1)))[0] == pytest.approx(np.sqrt(2))
 
 
-def test_state_round_trips_as_plain_data(table):
-    space = RowSpace(infer_schema(table)).fit(table)
+def test_state_round_trips_as_plain_data(mixed_table):
+    space = RowSpace(infer_schema(mixed_table)).fit(mixed_table)
     again = RowSpace.from_state(space.to_state())
-    a, b = space.transform(table), again.transform(table)
+    a, b = space.transform(mixed_table), again.transform(mixed_table)
     np.testing.assert_array_equal(a.numbers, b.numbers)
     np.testing.assert_array_equal(a.codes, b.codes)
