@@ -183,7 +183,7 @@ def header(results: dict) -> list[str]:
         m = json.loads(m)
         out.append(f"- Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM ({m['platform']})")
     out += [f"- Runs: {dates[0]} to {dates[-1]}; OMP_NUM_THREADS={', '.join(threads)}",
-            f"- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
+            "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
             "- Commands: " + "; ".join(f"`{c}`" for c in commands), ""]
     return out
 
