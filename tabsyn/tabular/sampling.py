@@ -122,7 +122,7 @@ class TableSampler:
         return frame
 
     def generate(self, noise: np.ndarray, positions: np.ndarray, known: KnownCells | None = None) -> pd.DataFrame:
-        """Noise -> Heun ODE (inpainting any known cells) -> decode -> inverse transform."""
+        """Noise -> Heun ODE (conditioned on any known cells) -> decode -> inverse transform."""
         blocks = RowBlocks(positions)
         z = self.latent_sample(noise, blocks, known)
         x_num, x_cat = self.decode(z, blocks, None if known is None else known.forbid_missing)
