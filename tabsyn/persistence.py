@@ -114,7 +114,10 @@ def load(path: str | os.PathLike) -> Any:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no model file at {path!r}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # A foreign pickle is refused below; torch's note about its protocol is noise.
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise ModelFileError(
             f"{path!r} holds objects other than plain data (tensors, numbers, strings, "
