@@ -1,4 +1,4 @@
-"""Conditional sampling on Adult: inpainting against sampling everything and filtering.
+"""Conditional sampling on Adult: the conditioned model against sampling everything and filtering.
 
     python benchmarks/conditional.py            # about 15 min on 2 cores once the model is cached
 
@@ -6,7 +6,8 @@ For each condition, the real rows of the training split that satisfy it are the
 reference, and two ways of getting as many synthetic rows that satisfy it are
 compared, from the same default TabSynthesizer (benchmarks/_adult_model.py):
 
-- conditional: ``sample(n, conditions=...)`` (latent inpainting, every row satisfies it);
+- conditional: ``sample(n, conditions=...)`` (the denoiser conditioned on the fixed cells,
+  default classifier-free guidance; every row satisfies it);
 - filtered: unconditional ``sample`` in batches, keeping the rows that satisfy it,
   until there are n of them (what a user without conditional sampling does).
 
