@@ -1,4 +1,4 @@
-"""Conditional sampling, completing known columns and imputation, by latent inpainting."""
+"""Conditional sampling, completing known columns and imputation, from the conditionally trained denoiser."""
 
 import datetime as dt
 
