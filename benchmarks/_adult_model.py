@@ -4,11 +4,13 @@ The issue-5 benchmarks (privacy guard, conditional sampling, imputation, memory)
 start from the same model: Adult shuffled with seed 0, first 80% train (as in
 benchmarks/suite.py), ``TabSynthesizer(random_state=0)`` at default settings. The
 model file goes to benchmarks/.cache/ (not committed: a model file holds the
-training rows, encoded, for the privacy guard).
+training rows, encoded, for the privacy guard); their figures go to
+benchmarks/results/ through :func:`write_results`.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -16,7 +18,8 @@ import tabsyn
 from tabsyn import TabSynthesizer
 from tabsyn.datasets import load_adult, train_holdout_split
 
-CACHE = Path(__file__).resolve().parent / ".cache"
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / ".cache"
 MODEL = CACHE / "adult_default.tabsyn"
 
 
@@ -38,3 +41,13 @@ def adult_model(verbose: bool = True) -> tuple[TabSynthesizer, float | None]:
     CACHE.mkdir(parents=True, exist_ok=True)
     synth.save(MODEL)
     return synth, seconds
+
+
+def write_results(stem: str, record, lines: list[str] | None = None) -> None:
+    """Write ``results/<stem>.json`` (and ``results/<stem>.md`` from ``lines``, also printed)."""
+    folder = HERE / "results"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{stem}.json").write_text(json.dumps(record, indent=2, default=str))
+    if lines is not None:
+        (folder / f"{stem}.md").write_text("\n".join(lines) + "\n")
+        print("\n".join(lines))

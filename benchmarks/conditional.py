@@ -29,7 +29,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _adult_model import adult_model, adult_split  # noqa: E402
+from _adult_model import adult_model, adult_split, write_results  # noqa: E402
 
 from tabsyn import evaluate  # noqa: E402
 
@@ -106,10 +106,7 @@ def main() -> int:
             f"| {c['seconds']:.1f} / {f['seconds']:.1f} ({f['rows_drawn']:,}) |")
     lines += ["", "Scores compare each synthetic set with the real training rows that satisfy the condition, "
               "on the columns the condition leaves free (higher quality, lower detection AUC is better)."]
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "conditional.json").write_text(json.dumps(rows, indent=2, default=str))
-    (HERE / "results" / "conditional.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results("conditional", rows, lines)
     return 0
 
 

@@ -15,7 +15,6 @@ benchmarks/results/impute.json and .md.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from datetime import datetime, timezone
@@ -27,7 +26,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _adult_model import adult_model, adult_split  # noqa: E402
+from _adult_model import adult_model, adult_split, write_results  # noqa: E402
 
 HIDDEN = 0.2
 
@@ -102,10 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             first = next(iter(scores.values()))
             lines.append(f"| {s.name} | {s.kind} ({'accuracy' if s.kind == 'categorical' else 'RMSE / std'}) "
                          f"| {first['cells']} | " + " | ".join(f"{scores[m]['score']:.4f}" for m in methods) + " |")
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "impute.json").write_text(json.dumps(record, indent=2))
-    (HERE / "results" / "impute.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results("impute", record, lines)
     return 0
 
 

@@ -22,7 +22,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _adult_model import adult_model, adult_split  # noqa: E402
+from _adult_model import adult_model, adult_split, write_results  # noqa: E402
 
 from tabsyn import evaluate  # noqa: E402
 from tabsyn.tabular.rows import row_keys  # noqa: E402
@@ -67,10 +67,7 @@ def main() -> int:
         "(training rows subsampled to the holdout's size; 0.5 when nothing is copied). "
         f"Real holdout rows copy a training row at a rate of {rows[0]['holdout_copy_rate']:.2%}.",
     ]
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "privacy_guard.json").write_text(json.dumps(rows, indent=2))
-    (HERE / "results" / "privacy_guard.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results("privacy_guard", rows, lines)
     return 0
 
 

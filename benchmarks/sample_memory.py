@@ -13,7 +13,6 @@ Writes benchmarks/results/sample_memory.json and prints a table.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _adult_model import MODEL, adult_model  # noqa: E402
+from _adult_model import MODEL, adult_model, write_results  # noqa: E402
 
 
 def run_sample(rows: int, out_dir: str) -> dict:
@@ -47,6 +46,20 @@ def run_sample(rows: int, out_dir: str) -> dict:
             "csv_mb": size / 2**20, "stdout": stdout.strip().splitlines(), "command": " ".join(cmd[1:])}
 
 
+def table_lines(record: dict) -> list[str]:
+    """The Markdown table of a ``sample_memory.json`` record."""
+    results = record["results"]
+    lines = [f"Adult: `tabsyn sample` of the default model to CSV, privacy guard on; {record['date']}; "
+             f"`python benchmarks/sample_memory.py`", "",
+             "| rows | seconds | rows/s | peak RSS MB | CSV MB |", "|---|---|---|---|---|",
+             *[f"| {r['rows']:,} | {r['seconds']:.0f} | {r['rows'] / r['seconds']:,.0f} | {r['peak_rss_mb']:.0f} "
+               f"| {r['csv_mb']:.0f} |" for r in results]]
+    if "peak_ratio_largest_to_smallest" in record:
+        lines += ["", f"Peak RSS ratio, {results[-1]['rows']:,} to {results[0]['rows']:,} rows: "
+                      f"{record['peak_ratio_largest_to_smallest']:.2f} (target <= 1.5)"]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -63,14 +76,7 @@ def main(argv: list[str] | None = None) -> int:
               "results": results}
     if len(results) > 1:
         record["peak_ratio_largest_to_smallest"] = results[-1]["peak_rss_mb"] / results[0]["peak_rss_mb"]
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "sample_memory.json").write_text(json.dumps(record, indent=2))
-    print("\n| rows | seconds | rows/s | peak RSS MB | CSV MB |\n|---|---|---|---|---|")
-    for r in results:
-        print(f"| {r['rows']:,} | {r['seconds']:.0f} | {r['rows'] / r['seconds']:,.0f} | {r['peak_rss_mb']:.0f} | {r['csv_mb']:.0f} |")
-    if "peak_ratio_largest_to_smallest" in record:
-        print(f"\npeak RSS ratio, {results[-1]['rows']:,} to {results[0]['rows']:,} rows: "
-              f"{record['peak_ratio_largest_to_smallest']:.2f} (target <= 1.5)")
+    write_results("sample_memory", record, table_lines(record))
     return 0
 
 
