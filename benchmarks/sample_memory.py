@@ -7,7 +7,7 @@ Each size runs the real command, ``python -m tabsyn sample MODEL -n N -o FILE``,
 child process with the CLI's defaults (privacy guard on, batches of 50,000 rows); its
 peak resident memory is read from the kernel when it exits (``os.wait4``). The model
 is the default TabSynthesizer on Adult's benchmark split (benchmarks/_adult_model.py).
-Writes benchmarks/results/sample_memory.json and prints a table.
+Writes benchmarks/results/sample_memory.json and .md, and prints the table.
 """
 
 from __future__ import annotations
