@@ -1,6 +1,6 @@
 """Conditional sampling on Adult: the conditioned model against sampling everything and filtering.
 
-    python benchmarks/conditional.py            # about 15 min on 2 cores once the model is cached
+    python benchmarks/conditional.py            # about 2 min on 2 cores once the model is cached (fitting it: 5 min)
 
 For each condition, the real rows of the training split that satisfy it are the
 reference, and two ways of getting as many synthetic rows that satisfy it are

@@ -1,6 +1,6 @@
 """Imputation on Adult: TabSynthesizer.impute against mean/mode imputation, 20% of cells hidden.
 
-    python benchmarks/impute.py                 # about 10 min on 2 cores once the model is cached
+    python benchmarks/impute.py                 # about 1 min on 2 cores once the model is cached (fitting it: 5 min)
 
 The default TabSynthesizer on Adult's benchmark training split
 (benchmarks/_adult_model.py) fills the holdout rows with 20% of their cells hidden

@@ -1,6 +1,6 @@
 """The privacy guard on Adult: copies, DCR share and fidelity with the guard off and on.
 
-    python benchmarks/privacy_guard.py          # about 10 min on 2 cores once the model is cached
+    python benchmarks/privacy_guard.py          # about 2 min on 2 cores once the model is cached (fitting it: 5 min)
 
 The default TabSynthesizer on Adult's benchmark split (benchmarks/_adult_model.py)
 samples as many rows as the training split with the same seed, once per guard

@@ -1,6 +1,6 @@
 """Peak memory of `tabsyn sample` writing 100,000 and 1,000,000 rows of Adult to CSV.
 
-    python benchmarks/sample_memory.py                 # both sizes (about 25 min on 2 cores)
+    python benchmarks/sample_memory.py                 # both sizes (about 9 min on 2 cores once the model is cached; fitting it: 5 min)
     python benchmarks/sample_memory.py --rows 100000   # one size
 
 Each size runs the real command, ``python -m tabsyn sample MODEL -n N -o FILE``, in a
