@@ -142,10 +142,7 @@ def _print_guard(reports: list) -> None:
     """One line: what the privacy guard replaced over all batches."""
     from tabsyn.tabular.guard import GuardReport
 
-    total = GuardReport()
-    for r in reports:
-        total = total.add(GuardReport(**r))
-    print(total)
+    print(GuardReport.total(reports))
 
 
 def cmd_sample(args) -> None:

@@ -54,6 +54,17 @@ class GuardReport:
     def to_dict(self) -> dict:
         return dict(self.__dict__)
 
+    @classmethod
+    def total(cls, reports) -> "GuardReport | None":
+        """The sum of several batches' reports (dicts from ``to_dict``; None entries skipped), or None."""
+        reports = [r for r in reports if r is not None]
+        if not reports:
+            return None
+        out = cls()
+        for r in reports:
+            out = out.add(cls(**r))
+        return out
+
     def __str__(self) -> str:
         return (f"privacy guard: replaced {self.replaced} of {self.rows} rows ({self.exact_copies} exact copies "
                 f"of real rows, {self.too_close} closer than {self.threshold:.4g}, the {self.quantile:g} quantile "

@@ -231,13 +231,8 @@ class TableSampler:
 
 def combine_reports(frames: list[pd.DataFrame]) -> dict | None:
     """The privacy guard reports of several batches, summed (None when there are none)."""
-    reports = [f.attrs["privacy_guard"] for f in frames if "privacy_guard" in f.attrs]
-    if not reports:
-        return None
-    total = GuardReport()
-    for r in reports:
-        total = total.add(GuardReport(**r))
-    return total.to_dict()
+    total = GuardReport.total(f.attrs.get("privacy_guard") for f in frames)
+    return None if total is None else total.to_dict()
 
 
 class NoiseCursor:
