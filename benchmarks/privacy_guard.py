@@ -25,7 +25,7 @@ sys.path.insert(0, str(HERE))
 from _adult_model import adult_model, adult_split, write_results  # noqa: E402
 
 from tabsyn import evaluate  # noqa: E402
-from tabsyn.tabular.rows import row_keys  # noqa: E402
+from tabsyn.table.rows import row_keys  # noqa: E402
 
 SETTINGS = [("off", False), ("exact copies only", 0.0), ("quantile 0.01 (default)", 0.01), ("quantile 0.05", 0.05)]
 

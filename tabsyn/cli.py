@@ -140,7 +140,7 @@ def _parse_condition(synth, text: str) -> tuple[object, object]:
 
 def _print_guard(reports: list) -> None:
     """One line: what the privacy guard replaced over all batches."""
-    from tabsyn.tabular.guard import GuardReport
+    from tabsyn.table.guard import GuardReport
 
     print(GuardReport.total(reports))
 

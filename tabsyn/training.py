@@ -93,14 +93,15 @@ def train(
     on_epoch_end: Callable[[int, dict], None] | None = None,
     desc: str = "train",
     verbose: bool = True,
-) -> tuple[History, EMA | None]:
-    """Train ``model`` in place and return its history (and the EMA, if asked for).
+) -> History:
+    """Train ``model`` in place and return its history.
 
     ``batches()`` yields one epoch of batches; ``loss_fn(batch)`` returns the
     scalar loss to minimise. When ``validate`` is given it is called with the
     model being judged (the EMA copy when there is one) every ``eval_every``
     epochs and must return a dict holding ``monitor``; the weights with the
-    lowest ``monitor`` are restored at the end, into ``model`` (and into the EMA).
+    lowest ``monitor`` are restored into ``model`` at the end; with an EMA and no
+    ``validate``, ``model`` ends with the EMA weights.
     """
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
@@ -167,11 +168,9 @@ def train(
     bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
-        if ema is not None:
-            ema.model.load_state_dict(best_state)
     elif validate is None and ema is not None:
         model.load_state_dict(ema.model.state_dict())
     model.eval()
     if history.best_value is not None and not math.isfinite(history.best_value):
         raise TrainingDivergedError(f"{desc}: the validation {monitor} is not finite")
-    return history, ema
+    return history

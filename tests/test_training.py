@@ -29,7 +29,7 @@ def test_ema_rejects_a_decay_outside_zero_one():
 def test_train_lowers_the_loss_and_keeps_a_history():
     x, y = _regression()
     model = torch.nn.Linear(3, 1)
-    hist, _ = train(
+    hist = train(
         model, config=TrainConfig(max_epochs=30, lr=0.05),
         batches=lambda: [slice(0, 128), slice(128, 256)],
         loss_fn=lambda s: ((model(x[s]) - y[s]) ** 2).mean(), verbose=False,
@@ -50,7 +50,7 @@ def test_early_stopping_restores_the_best_weights():
         snapshots[len(snapshots)] = m.weight.detach().clone()
         return {"val_loss": next(scores)}
 
-    hist, _ = train(
+    hist = train(
         model, config=TrainConfig(max_epochs=8, lr=0.05, patience=3),
         batches=lambda: [slice(0, 256)], loss_fn=lambda s: ((model(x[s]) - y[s]) ** 2).mean(),
         validate=validate, verbose=False,
@@ -73,6 +73,6 @@ def test_warmup_scales_the_first_steps():
     with torch.no_grad():
         model.weight.fill_(0.0)
     # Loss = -w, gradient -1: with SGD-like Adam the first step moves by ~lr / warmup.
-    hist, _ = train(model, config=TrainConfig(max_epochs=1, lr=1.0, warmup_steps=10),
+    hist = train(model, config=TrainConfig(max_epochs=1, lr=1.0, warmup_steps=10),
                     batches=lambda: [0], loss_fn=lambda _: -model.weight.sum(), verbose=False)
     assert model.weight.item() == pytest.approx(0.1, rel=1e-3)

@@ -1,6 +1,6 @@
 """Check what ``evaluate`` was given and resolve the column kinds, reporting every problem at once.
 
-Kinds come from :func:`tabsyn.tabular.schema.infer_schema` on the real table (or from a
+Kinds come from :func:`tabsyn.table.schema.infer_schema` on the real table (or from a
 metadata dict), so users pass DataFrames only. The synthetic table and the holdout must
 have the real table's columns, in the same order, holding the same family of values.
 """
@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from tabsyn.tabular.schema import CATEGORICAL, DATETIME, ID, NUMERICAL, ColumnSpec, infer_schema
+from tabsyn.table.schema import CATEGORICAL, DATETIME, ID, NUMERICAL, ColumnSpec, infer_schema
 
 # sdtypes of sdmetrics / SDV metadata -> our kinds; anything else (PII sdtypes such as
 # "email") is left out of the metrics, as sdmetrics does, by treating it like an ID.

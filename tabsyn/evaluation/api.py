@@ -54,7 +54,7 @@ def evaluate(
     ----------
     real : DataFrame
         The real rows the generator was trained on. Column kinds (numerical, categorical,
-        datetime, id) are inferred from it with :func:`tabsyn.tabular.schema.infer_schema`.
+        datetime, id) are inferred from it with :func:`tabsyn.table.schema.infer_schema`.
     synthetic : DataFrame
         Generated rows with the same columns, in the same order, holding the same kinds
         of values.

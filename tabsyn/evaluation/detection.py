@@ -18,7 +18,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from tabsyn.evaluation._checks import subsample
 from tabsyn.evaluation.encoding import TreeEncoding
-from tabsyn.tabular.schema import ColumnSpec
+from tabsyn.table.schema import ColumnSpec
 
 # Rows per side the classifier sees at most: 2 x 20,000 rows, 3 folds, well under a
 # minute on 2 CPU cores; the AUC's standard error there is far below 0.01.

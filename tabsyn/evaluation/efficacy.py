@@ -17,8 +17,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.metrics import roc_auc_score
 
 from tabsyn.evaluation.encoding import TreeEncoding
-from tabsyn.tabular.rows import category_key
-from tabsyn.tabular.schema import CATEGORICAL, ColumnSpec
+from tabsyn.table.rows import category_key
+from tabsyn.table.schema import CATEGORICAL, ColumnSpec
 
 CLASSIFICATION, REGRESSION = "classification", "regression"
 

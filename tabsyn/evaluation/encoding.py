@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tabsyn.tabular.rows import category_key, datetime_to_float
-from tabsyn.tabular.schema import CATEGORICAL, DATETIME, ID, ColumnSpec
+from tabsyn.table.rows import category_key, datetime_to_float
+from tabsyn.table.schema import CATEGORICAL, DATETIME, ID, ColumnSpec
 
 # HistGradientBoosting handles a categorical feature natively only below max_bins (255)
 # levels; columns with more levels are passed as ordinal codes instead.

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sdmetrics.reports import DiagnosticReport, QualityReport
 
-from tabsyn.tabular.schema import ColumnSpec, sdmetrics_metadata
+from tabsyn.table.schema import ColumnSpec, sdmetrics_metadata
 
 _TABLE = "table"
 

@@ -15,8 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from tabsyn.tabular.rows import MISSING_KEY, category_strings, datetime_to_float
-from tabsyn.tabular.schema import CATEGORICAL, DATETIME, ID
+from tabsyn.table.rows import MISSING_KEY, category_strings, datetime_to_float
+from tabsyn.table.schema import CATEGORICAL, DATETIME, ID
 
 REAL_COLOR, SYNTHETIC_COLOR, HOLDOUT_COLOR = "#1f77b4", "#ff7f0e", "#2ca02c"
 TOP_CATEGORIES = 15

@@ -13,7 +13,7 @@ Three figures, each compared with what a holdout of real rows never trained on g
   (non-ID) column, beside the same fraction for holdout rows, since real tables hold
   duplicate rows too.
 
-Distances (Euclidean) are taken in :class:`tabsyn.tabular.rows.RowSpace`, learned on the
+Distances (Euclidean) are taken in :class:`tabsyn.table.rows.RowSpace`, learned on the
 training rows: quantile-scaled numerical columns (uniform on [0, 1], with a missing-value
 indicator) and one-hot categorical columns scaled by 1/sqrt(2), so a differing category
 and a numerical value at the other end of its range both add 1 to the squared distance.
@@ -30,8 +30,8 @@ from sdmetrics.single_table import DCROverfittingProtection
 
 from tabsyn.evaluation._checks import subsample
 from tabsyn.evaluation.fidelity import quiet_sdmetrics
-from tabsyn.tabular.rows import RowSpace, row_keys
-from tabsyn.tabular.schema import ColumnSpec, sdmetrics_metadata
+from tabsyn.table.rows import RowSpace, row_keys
+from tabsyn.table.schema import ColumnSpec, sdmetrics_metadata
 
 # Rows of training and of holdout data the distances are measured to (each), and
 # synthetic rows measured: ~10k x 5k distances in a few seconds on 2 cores.

@@ -12,7 +12,7 @@ from tabsyn.evaluation.detection import Detection
 from tabsyn.evaluation.efficacy import Efficacy
 from tabsyn.evaluation.fidelity import Fidelity
 from tabsyn.evaluation.privacy import Privacy
-from tabsyn.tabular.schema import ColumnSpec
+from tabsyn.table.schema import ColumnSpec
 
 
 def _plain(value):

@@ -324,7 +324,7 @@ class ImageDDPM(BaseSynthesizer):
             ema_decay=settings.ema_decay or None,
             max_seconds=self.max_seconds,
         )
-        history, _ = train(model, config=config, batches=batches, loss_fn=loss_fn,
+        history = train(model, config=config, batches=batches, loss_fn=loss_fn,
                            on_epoch_end=on_epoch_end, desc="ImageDDPM", verbose=self.verbose)
         return history
 

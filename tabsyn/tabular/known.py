@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tabsyn.tabular.schema import DATETIME, ID, ColumnSpec
+from tabsyn.table.schema import DATETIME, ID, ColumnSpec
 from tabsyn.tabular.transformer import _TICK_NS, TableTransformer, _Categorical, _Numeric
 
 

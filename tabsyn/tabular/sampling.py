@@ -24,9 +24,9 @@ import torch
 
 from tabsyn.diffusion.sampler import heun_sample
 from tabsyn.tabular.conditioning import ConditionLayout
-from tabsyn.tabular.guard import GuardReport, PrivacyGuard, PrivacyGuardError
+from tabsyn.table.guard import GuardReport, PrivacyGuard, PrivacyGuardError
 from tabsyn.tabular.known import KnownCells, KnownValueError, encode_known
-from tabsyn.tabular.schema import ID, ColumnSpec
+from tabsyn.table.schema import ID, ColumnSpec
 from tabsyn.tabular.transformer import TableTransformer
 from tabsyn.tabular.vae import TabularVAE
 

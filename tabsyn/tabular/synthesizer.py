@@ -18,10 +18,10 @@ from tabsyn.diffusion.denoiser import MLPDenoiser
 from tabsyn.diffusion.edm import EDMLoss, EDMPrecond
 from tabsyn.persistence import ModelFileError
 from tabsyn.tabular.conditioning import ConditionLayout
-from tabsyn.tabular.guard import PrivacyGuard, check_quantile
+from tabsyn.table.guard import PrivacyGuard, check_quantile
 from tabsyn.tabular.known import check_known_frame, conditions_frame
 from tabsyn.tabular.sampling import SIGMA_DATA, NoiseCursor, TableSampler, combine_reports, fill_cells
-from tabsyn.tabular.schema import ID, ColumnSpec, SchemaError, infer_schema
+from tabsyn.table.schema import ID, ColumnSpec, SchemaError, infer_schema
 from tabsyn.tabular.transformer import TableTransformer
 from tabsyn.tabular.vae import TabularVAE, VAEConfig, vae_loss
 from tabsyn.training import History, TrainConfig, train
@@ -287,7 +287,7 @@ class TabSynthesizer(BaseSynthesizer):
         per_epoch = self._steps_per_epoch(len(train_idx), s.batch_size)
         beta_patience = -(-s.beta_patience_steps // per_epoch)
         config = TrainConfig(max_epochs=-(-s.vae_steps // per_epoch), lr=s.vae_lr, max_seconds=max_seconds)
-        history, _ = train(vae, config=config, batches=self._minibatches(len(train_idx), s.batch_size),
+        history = train(vae, config=config, batches=self._minibatches(len(train_idx), s.batch_size),
                            loss_fn=loss_fn, validate=validate, monitor="val_recon",
                            on_epoch_end=decay_beta, desc="VAE", verbose=self.verbose)
         return vae, history
@@ -315,7 +315,7 @@ class TabSynthesizer(BaseSynthesizer):
         config = TrainConfig(max_epochs=-(-s.diffusion_steps // per_epoch), lr=s.diffusion_lr,
                              patience=-(-s.patience_steps // per_epoch), max_seconds=max_seconds,
                              ema_decay=s.ema_decay)
-        history, _ = train(denoiser, config=config, batches=self._minibatches(len(train_idx), s.batch_size),
+        history = train(denoiser, config=config, batches=self._minibatches(len(train_idx), s.batch_size),
                            loss_fn=loss_fn, validate=validate, monitor="val_loss",
                            desc="diffusion", verbose=self.verbose)
         return denoiser, history
@@ -340,7 +340,7 @@ class TabSynthesizer(BaseSynthesizer):
             to one than real rows the model never trained on are (the 0.01
             quantile of their distances; a float sets the quantile, 0 = exact
             copies only). What was replaced is in ``df.attrs["privacy_guard"]``.
-            Not differential privacy: see :mod:`tabsyn.tabular.guard`.
+            Not differential privacy: see :mod:`tabsyn.table.guard`.
         guidance_scale : float, default=1.5
             With conditions, classifier-free guidance: 1 draws from the model's
             conditional as it is, larger values follow the conditions more

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from tabsyn.tabular.schema import CATEGORICAL, DATETIME, ID, NUMERICAL, ColumnSpec
+from tabsyn.table.schema import CATEGORICAL, DATETIME, ID, NUMERICAL, ColumnSpec
 
 _EPS = 1e-7  # keep ppf away from +-inf
 MAX_CATEGORIES = 1000  # codes per categorical column, the rare-level pool included

@@ -16,7 +16,7 @@ import pytest
 
 import tabsyn
 from tabsyn import TabSynthesizer
-from tabsyn.tabular.schema import SchemaError
+from tabsyn.table.schema import SchemaError
 
 N = 40
 RNG = np.random.default_rng(0)

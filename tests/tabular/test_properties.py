@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tabsyn import TabSynthesizer
-from tabsyn.tabular.schema import SchemaError, infer_schema
+from tabsyn.table.schema import SchemaError, infer_schema
 from tabsyn.tabular.transformer import TableTransformer
 
 LABELS = ["a", "with space", "é 名", "3.5", 0, 7, 2.5, ("t", 1), ("t", 2), "x-y", "ID"]

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tabsyn.tabular.schema import infer_schema
+from tabsyn.table.schema import infer_schema
 from tabsyn.tabular.transformer import QuantileNormalizer, TableTransformer
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tabsyn.tabular.schema import CATEGORICAL, DATETIME, ID, NUMERICAL, SchemaError, infer_schema
+from tabsyn.table.schema import CATEGORICAL, DATETIME, ID, NUMERICAL, SchemaError, infer_schema
 
 
 def kinds(df, **kw):

@@ -3,7 +3,7 @@
 ``PrivacyGuard.fit`` keeps, from the table given to ``TabSynthesizer.fit``:
 
 - a 64-bit hash of every row (over the non-ID columns), to find exact copies;
-- every row in the distance space of :class:`tabsyn.tabular.rows.RowSpace`
+- every row in the distance space of :class:`tabsyn.table.rows.RowSpace`
   (the one the privacy evaluation measures in), to find near copies;
 - the distance from each *held-out* row (the validation rows the models never
   trained on) to its closest training row: how close fresh real rows come to
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tabsyn.tabular.rows import RowPoints, RowSpace, row_keys
-from tabsyn.tabular.schema import ColumnSpec
+from tabsyn.table.rows import RowPoints, RowSpace, row_keys
+from tabsyn.table.schema import ColumnSpec
 
 DEFAULT_QUANTILE = 0.01
 

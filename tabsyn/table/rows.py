@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from tabsyn.tabular.schema import CATEGORICAL, DATETIME, ID, ColumnSpec
+from tabsyn.table.schema import CATEGORICAL, DATETIME, ID, ColumnSpec
 
 MAX_ONE_HOT = 1_000     # one-hot width per categorical column; rarer levels share one slot
 N_QUANTILES = 1_000     # quantiles kept per numerical column

@@ -6,9 +6,9 @@ import pytest
 
 import tabsyn
 from tabsyn import TabSynthesizer
-from tabsyn.tabular.guard import PrivacyGuard, PrivacyGuardError
-from tabsyn.tabular.rows import row_keys
-from tabsyn.tabular.schema import infer_schema
+from tabsyn.table.guard import PrivacyGuard, PrivacyGuardError
+from tabsyn.table.rows import row_keys
+from tabsyn.table.schema import infer_schema
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from tabsyn.tabular.rows import RowSpace, row_keys
-from tabsyn.tabular.schema import infer_schema
+from tabsyn.table.rows import RowSpace, row_keys
+from tabsyn.table.schema import infer_schema
 
 
 def test_row_keys_match_equal_rows_across_dtypes(mixed_table):
