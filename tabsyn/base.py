@@ -5,13 +5,19 @@ scikit-learn's conventions: ``__init__`` stores its keyword arguments untouched,
 an unfitted estimator raises ``NotFittedError``. Persistence goes through plain
 data (``_to_state`` / ``_from_state``), for ``save``/``tabsyn.load`` and for
 pickling (``joblib.dump``) alike, so a file never holds live CUDA tensors.
+
+Beside the contract sit the small pieces both estimators need: argument checks
+that name the argument, the value and what is accepted; the device a loaded
+model runs on; the random stream successive ``sample`` calls continue; and the
+batching of sampling.
 """
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
-from typing import Any
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -45,6 +51,22 @@ def resolve_device(device: Any) -> torch.device:
             raise ValueError("device='mps' was asked for but MPS is not available; use 'auto' or 'cpu'")
         return torch.device("mps")
     raise ValueError(f"device must be one of {DEVICES}; got {device!r}")
+
+
+def load_device(device: Any) -> torch.device:
+    """The device a loaded model runs on: ``device`` when this machine has it, else the CPU.
+
+    A model fitted with ``device="cuda"`` (or ``"mps"``) and loaded where there is
+    none samples on the CPU, without an error; a name that is no device at all
+    still raises as in :func:`resolve_device`.
+    """
+    try:
+        return resolve_device(device)
+    except ValueError:
+        name = str(device)
+        if name in ("cuda", "mps") or (name.startswith("cuda:") and name[5:].isdigit()):
+            return torch.device("cpu")
+        raise
 
 
 def check_random_state(random_state: Any, name: str = "random_state") -> np.random.Generator:
@@ -96,9 +118,108 @@ def check_fraction(value: Any, name: str, *, low: float = 0.0, high: float = 1.0
     return float(value)
 
 
+def check_non_negative(value: Any, name: str, *, integer: bool = False, allow_none: bool = False) -> Any:
+    """A finite number (or integer) >= 0; bools are refused."""
+    if value is None and allow_none:
+        return value
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind) or not 0 <= value < float("inf"):
+        what = "a non-negative integer" if integer else "a number >= 0"
+        none = " or None" if allow_none else ""
+        raise ValueError(f"{name} must be {what}{none}; got {value!r}")
+    return value
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """True or False (a numpy bool too); anything else, 0 and 1 included, is a TypeError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def check_guidance_scale(value: Any, name: str = "guidance_scale", default: float | None = None) -> float:
+    """A classifier-free guidance scale: a finite real number >= 0 (bools refused).
+
+    0 is the unconditional model, 1 the plain conditional one, larger values
+    follow the condition harder. ``default`` only enters the error message.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < float("inf"):
+        hint = "1 = the plain conditional" + ("" if default is None else f", default {default:g}")
+        raise ValueError(f"{name} must be a number >= 0 ({hint}); got {value!r}")
+    return float(value)
+
+
+def batches(n: int, batch_size: int) -> Iterator[tuple[int, int]]:
+    """``(start, rows)`` of consecutive batches covering ``range(n)``, the last one possibly shorter."""
+    for start in range(0, n, batch_size):
+        yield start, min(batch_size, n - start)
+
+
+class SampleStream:
+    """The random stream that successive ``sample`` calls without a seed continue.
+
+    It holds a numpy Generator and how many rows (or images) it has handed out,
+    which is the stream position of the next one. Fitting seeds it; saving and
+    loading carry it over (:meth:`to_state` / :meth:`from_state`), so a loaded
+    model goes on where the saved one stopped.
+
+    Examples
+    --------
+    >>> stream = SampleStream(np.random.default_rng(0))
+    >>> rng, base = stream.take(10)   # base 0; the stream is now at 10
+    >>> rng, base = stream.take(5)    # base 10
+    >>> rng, base = stream.take(5, random_state=3)  # fresh generator, base 0, stream untouched
+    """
+
+    def __init__(self, rng: np.random.Generator, rows_sampled: int = 0):
+        self.rng = rng
+        self.rows_sampled = int(rows_sampled)
+
+    @classmethod
+    def seeded_from(cls, rng: np.random.Generator) -> "SampleStream":
+        """A stream at position 0 seeded by one draw from ``rng`` (the fit's generator)."""
+        return cls(np.random.default_rng(rng.integers(0, 2**63)))
+
+    def take(self, rows: int, random_state: Any = None) -> tuple[np.random.Generator, int]:
+        """The generator and first stream position for a call drawing ``rows``.
+
+        With ``random_state`` the call stands alone: a generator from it and
+        position 0, the stream untouched. Without, the stream's own generator
+        and position, which then advances by ``rows``.
+        """
+        if random_state is not None:
+            return check_random_state(random_state), 0
+        base = self.rows_sampled
+        self.rows_sampled += int(rows)
+        return self.rng, base
+
+    def to_state(self) -> dict:
+        """Plain data: the generator's bit-generator state and the position."""
+        return {"sample_rng": self.rng.bit_generator.state, "rows_sampled": self.rows_sampled}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> "SampleStream":
+        """The stream :meth:`to_state` described (other keys of ``state`` are ignored)."""
+        rng = np.random.default_rng()
+        rng.bit_generator.state = state["sample_rng"]
+        return cls(rng, int(state["rows_sampled"]))
+
+
 def torch_seed(rng: np.random.Generator) -> int:
     """Draw a seed for torch from a numpy Generator."""
     return int(rng.integers(0, 2**62))
+
+
+@contextlib.contextmanager
+def seeded_torch(rng: np.random.Generator, device: torch.device) -> Iterator[None]:
+    """Run the block with torch's global generators seeded by one draw from ``rng``.
+
+    The caller's torch random state (CPU, and ``device``'s when it is CUDA) is
+    restored afterwards, so fitting neither depends on nor disturbs it.
+    """
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(torch_seed(rng))
+        yield
 
 
 class BaseSynthesizer(BaseEstimator):
@@ -106,6 +227,11 @@ class BaseSynthesizer(BaseEstimator):
 
     # An attribute that exists only once the estimator is fitted.
     _fitted_attribute = "model_"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Every estimator class registers itself, so save() writes it and tabsyn.load rebuilds it.
+        persistence.register(cls)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, self._fitted_attribute):
