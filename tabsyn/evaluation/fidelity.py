@@ -11,12 +11,15 @@ from __future__ import annotations
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sdmetrics.reports import DiagnosticReport, QualityReport
 
 from tabsyn.table.schema import ColumnSpec, sdmetrics_metadata
+
+if TYPE_CHECKING:
+    from sdmetrics.reports import DiagnosticReport, QualityReport
 
 _TABLE = "table"
 
@@ -89,6 +92,9 @@ def fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, specs: list[ColumnSpec
 
     Column labels are written as strings for sdmetrics; ``specs`` gives each column's kind.
     """
+    # Imported here: sdmetrics imports torch, which `import tabsyn.evaluation` must not pay for.
+    from sdmetrics.reports import DiagnosticReport, QualityReport
+
     metadata = {"tables": {_TABLE: sdmetrics_metadata(specs)}}
     real = real.rename(columns=str)
     synthetic = synthetic.rename(columns=str)

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sdmetrics.single_table import DCROverfittingProtection
 
 from tabsyn.evaluation._checks import subsample
 from tabsyn.evaluation.fidelity import quiet_sdmetrics
@@ -73,6 +72,9 @@ class Privacy:
 
 
 def _sdmetrics_dcr(train, synthetic, holdout, specs, seed: int) -> float:
+    # Imported here: sdmetrics imports torch, which `import tabsyn.evaluation` must not pay for.
+    from sdmetrics.single_table import DCROverfittingProtection
+
     n = min(len(train), len(holdout), len(synthetic), SDMETRICS_ROWS)
     frames = [subsample(f, n, seed + i).rename(columns=str) for i, f in enumerate((train, synthetic, holdout))]
     with quiet_sdmetrics():
