@@ -70,7 +70,8 @@ def write_table(results_dir: str, path: str) -> None:
         "256-unit hidden layer. The *real* columns are the same figures for real images (test",
         "accuracy; FD between real training and real test images), the floor to compare with.",
         "",
-        "| dataset | config | train images | fit (CPU) | epochs | sampler | guidance | samples | accuracy (samples) | accuracy (real test) | FD (samples) | FD (real) |",
+        "| dataset | config | train images | fit (CPU) | epochs | sampler | guidance | samples "
+        "| accuracy (samples) | accuracy (real test) | FD (samples) | FD (real) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     notes = []
@@ -81,9 +82,11 @@ def write_table(results_dir: str, path: str) -> None:
             threads = f"{r['threads']} thread" + ("s" if r["threads"] > 1 else "")
             lines.append(
                 f"| {r['dataset']} | {r.get('config_label', r['config'])} | {r['train_images']} | "
-                f"{r['fit_seconds'] / 60:.1f} min ({threads}) | {r['epochs_run']} | {r['sampler']} {r['steps']} steps | "
+                f"{r['fit_seconds'] / 60:.1f} min ({threads}) | {r['epochs_run']} | "
+                f"{r['sampler']} {r['steps']} steps | "
                 f"{g['guidance_scale']:g} | {r['n_samples']} | {g['sample_accuracy']:.1%} | "
-                f"{r['real']['test_accuracy']:.1%} | {g['fd_samples_vs_test']:.2f} | {r['real']['fd_train_vs_test']:.2f} |"
+                f"{r['real']['test_accuracy']:.1%} | {g['fd_samples_vs_test']:.2f} | "
+                f"{r['real']['fd_train_vs_test']:.2f} |"
             )
         note = f" {r['note']}" if r.get("note") else ""
         notes.append(f"- {r['dataset']}: `{r['command']}` ({r['date']}, torch {r['torch']}, {r['cpu']}).{note}")

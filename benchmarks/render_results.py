@@ -89,8 +89,11 @@ def summary_section(results: dict) -> list[str]:
         for s in systems:
             r = results.get((d, s))
             fit = "" if r is None or not r.get("fit_seconds") else f" ({r['fit_seconds']:,.0f} s)"
-            cells.append("-" if r is None else
-                         f"{r['scores']['fidelity']['quality_score']:.3f} / {r['scores']['detection']['roc_auc']:.3f}{fit}")
+            if r is None:
+                cells.append("-")
+            else:
+                quality, auc = r["scores"]["fidelity"]["quality_score"], r["scores"]["detection"]["roc_auc"]
+                cells.append(f"{quality:.3f} / {auc:.3f}{fit}")
         verdict = "-"
         sdv = [results.get((d, s)) for s in ("gaussiancopula", "tvae", "ctgan")]
         ours = results.get((d, "tabsyn"))
@@ -133,7 +136,8 @@ def paper_section(results: dict) -> list[str]:
            "copy of the paper from this machine, so none is printed: \"not verified\". Its "
            "evaluation used sdmetrics' QualityReport (sdmetrics 0.11.1 per the authors' "
            "repository, amazon-science/tabsyn issue #19) on its own splits.", "",
-           "| dataset | paper shape error % | our tabsyn shape error % | paper trend error % | our tabsyn trend error % |",
+           "| dataset | paper shape error % | our tabsyn shape error % "
+           "| paper trend error % | our tabsyn trend error % |",
            "|---|---|---|---|---|"]
     for d in DATASETS:
         ours = results.get((d, "tabsyn"))

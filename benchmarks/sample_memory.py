@@ -1,6 +1,7 @@
 """Peak memory of `tabsyn sample` writing 100,000 and 1,000,000 rows of Adult to CSV.
 
-    python benchmarks/sample_memory.py                 # both sizes (about 9 min on 2 cores once the model is cached; fitting it: 5 min)
+    python benchmarks/sample_memory.py                 # both sizes: about 9 min on 2 cores
+                                                       # once the model is cached (fitting it: 5 min)
     python benchmarks/sample_memory.py --rows 100000   # one size
 
 Each size runs the real command, ``python -m tabsyn sample MODEL -n N -o FILE``, in a
@@ -71,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"sampling {rows:,} rows ...", flush=True)
             results.append(run_sample(rows, tmp))
             r = results[-1]
-            print(f"  {r['seconds']:.0f} s, peak RSS {r['peak_rss_mb']:.0f} MB, {r['csv_mb']:.0f} MB of CSV", flush=True)
+            print(f"  {r['seconds']:.0f} s, peak RSS {r['peak_rss_mb']:.0f} MB, {r['csv_mb']:.0f} MB of CSV",
+                  flush=True)
     record = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cores": os.cpu_count(),
               "results": results}
     if len(results) > 1:

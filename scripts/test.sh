@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up .venv with the test extras and run the test suite (what CI runs).
+# Set up .venv with the test extras, lint, and run the test suite (what CI runs).
+# flake8 (settings in setup.cfg) runs first and any finding fails the script;
 # pytest exits 5 when it collects no test: that fails here, as any other failure does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,4 +12,5 @@ if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ] && command -
 fi
 bash scripts/setup.sh "[test]"
 . .venv/bin/activate
+python -m flake8 tabsyn tests benchmarks
 python -m pytest -q -p no:cacheprovider -rs "$@"

@@ -45,6 +45,7 @@ _ESTIMATOR_MODULES = ("tabsyn.tabular.synthesizer", "tabsyn.image.ddpm")
 # Class name stored in a file -> the class; filled by register().
 _REGISTRY: dict[str, type] = {}
 
+
 class ModelFileError(ValueError):
     """A file is not a tabsyn model file, or holds something it may not."""
 

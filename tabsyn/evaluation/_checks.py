@@ -107,7 +107,9 @@ def _metadata_columns(metadata: object) -> dict:
             raise ValueError(f"metadata describes {len(tables)} tables {list(tables)}; evaluate needs one")
         metadata = next(iter(tables.values()))
     if "columns" not in metadata:
-        raise ValueError(f"metadata needs a 'columns' key mapping column names to {{'sdtype': ...}}; got keys {list(metadata)}")
+        raise ValueError(
+            f"metadata needs a 'columns' key mapping column names to {{'sdtype': ...}}; got keys {list(metadata)}"
+        )
     return metadata["columns"]
 
 

@@ -142,7 +142,8 @@ def _sections(result) -> list[str]:
     heatmap = pair_trend_figure(result.fidelity.column_pair_trends_details)
     if heatmap is not None:
         worst = result.fidelity.column_pair_trends_details.sort_values("Score").head(15)
-        parts += [_heading("pairs", "Column pair trends"), heatmap, "<p>The 15 least faithful pairs:</p>", _table(worst)]
+        parts += [_heading("pairs", "Column pair trends"), heatmap,
+                  "<p>The 15 least faithful pairs:</p>", _table(worst)]
     if result.privacy is not None:
         p = result.privacy
         parts += [_heading("privacy", "Privacy"), dcr_figure(p),

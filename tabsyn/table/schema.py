@@ -102,7 +102,8 @@ def _category_problem(name: object, dtype: pd.CategoricalDtype) -> str | None:
     cats = dtype.categories
     if isinstance(cats, pd.IntervalIndex):
         cats = cats.left
-    if isinstance(cats, pd.DatetimeIndex) or pd.api.types.is_numeric_dtype(cats.dtype) or pd.api.types.is_bool_dtype(cats.dtype):
+    if (isinstance(cats, pd.DatetimeIndex) or pd.api.types.is_numeric_dtype(cats.dtype)
+            or pd.api.types.is_bool_dtype(cats.dtype)):
         return None
     types = _python_types(pd.Series(cats, dtype=object))
     if set(types) <= _PLAIN_CATEGORY_TYPES:
@@ -115,7 +116,9 @@ def _category_problem(name: object, dtype: pd.CategoricalDtype) -> str | None:
     )
 
 
-def _object_column(name: object, col: pd.Series, present: pd.Series, spec: dict, max_int_levels: int) -> ColumnSpec | str:
+def _object_column(
+    name: object, col: pd.Series, present: pd.Series, spec: dict, max_int_levels: int
+) -> ColumnSpec | str:
     """Kind of an object / string column, read off the Python values it holds."""
     types = _python_types(present)
     found = set(types)
@@ -209,7 +212,8 @@ def infer_column(name: object, col: pd.Series, *, max_int_levels: int = 20) -> C
         if isinstance(dtype, pd.IntervalDtype):
             how = f"df[{name!r}].astype('category')"
         return (
-            f"column {name!r} has dtype {dtype} (e.g. {_plain(present.iloc[0])!r} at row {_plain(present.index[0])!r}), "
+            f"column {name!r} has dtype {dtype} "
+            f"(e.g. {_plain(present.iloc[0])!r} at row {_plain(present.index[0])!r}), "
             f"which tabsyn cannot model; accepted: numbers, strings, categories, booleans, "
             f"datetimes. Convert it, e.g. df[{name!r}] = {how}"
         )

@@ -95,5 +95,6 @@ def test_a_table_of_few_distinct_rows_cannot_be_guarded_and_says_so(tiny_setting
 @pytest.mark.parametrize("value", [-0.1, 1.0, 2, "yes", [0.1]])
 def test_privacy_guard_values_are_checked(copying, value):
     _, synth = copying
-    with pytest.raises(ValueError, match=r"privacy_guard must be False, True \(quantile 0.01\) or a quantile in \[0, 1\)"):
+    accepted = r"False, True \(quantile 0.01\) or a quantile in \[0, 1\)"
+    with pytest.raises(ValueError, match=r"privacy_guard must be " + accepted):
         synth.sample(3, privacy_guard=value)
