@@ -20,6 +20,40 @@ import torch
 from tqdm.auto import tqdm
 
 
+class TimeBudget:
+    """A wall-clock allowance that starts running when it is made; ``None`` seconds = unlimited.
+
+    ``train`` makes one from ``TrainConfig.max_seconds``; an estimator makes one
+    at the start of ``fit`` and hands each training loop what is left of it
+    (``TrainConfig(max_seconds=budget.remaining())``), so setup time counts too.
+
+    Examples
+    --------
+    >>> budget = TimeBudget(60.0)
+    >>> budget.expired()
+    False
+    >>> TimeBudget(None).remaining()
+    inf
+    """
+
+    def __init__(self, seconds: float | None):
+        if seconds is not None and not seconds >= 0:
+            raise ValueError(f"a time budget must be a number of seconds >= 0 or None; got {seconds!r}")
+        self.seconds = seconds
+        self._start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        """Seconds since the budget was made."""
+        return time.perf_counter() - self._start
+
+    def remaining(self) -> float:
+        """Seconds left (0 once spent; ``inf`` without a limit)."""
+        return math.inf if self.seconds is None else max(self.seconds - self.elapsed(), 0.0)
+
+    def expired(self) -> bool:
+        return self.seconds is not None and self.elapsed() >= self.seconds
+
+
 class TrainingDivergedError(RuntimeError):
     """The training loss became NaN or infinite."""
 
@@ -50,7 +84,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     patience: int | None = None     # evaluations without improvement before stopping
     min_delta: float = 0.0          # improvement smaller than this does not count
-    max_seconds: float | None = None  # wall-clock budget for this loop
+    max_seconds: float | None = None  # wall-clock budget for this loop (checked after every step)
     grad_clip: float | None = None  # max global gradient norm
     warmup_steps: int = 0           # linear learning-rate warm-up, in optimiser steps
     ema_decay: float | None = None  # keep EMA weights (used for validation and kept at the end)
@@ -101,7 +135,9 @@ def train(
     model being judged (the EMA copy when there is one) every ``eval_every``
     epochs and must return a dict holding ``monitor``; the weights with the
     lowest ``monitor`` are restored into ``model`` at the end; with an EMA and no
-    ``validate``, ``model`` ends with the EMA weights.
+    ``validate``, ``model`` ends with the EMA weights. When ``config.max_seconds``
+    runs out, the epoch in progress ends after its current step, is recorded
+    and validated, and training stops.
     """
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
@@ -115,7 +151,7 @@ def train(
     history = History()
     best_state: dict | None = None
     bad_evals = 0
-    start = time.perf_counter()
+    budget = TimeBudget(config.max_seconds)
     bar = tqdm(range(config.max_epochs), desc=desc, disable=not verbose, leave=False, dynamic_ncols=True)
     for epoch in bar:
         model.train()
@@ -139,9 +175,13 @@ def train(
                 ema.update(model)
             total += loss.item()
             count += 1
+            if budget.expired():
+                break
         record = {"epoch": epoch, "train_loss": total / max(count, 1)}
         judged = ema.model if ema is not None else model
-        if validate is not None and (epoch + 1) % config.eval_every == 0:
+        out_of_time = budget.expired()
+        # Validate on schedule, and always on the last epoch a time budget cuts short.
+        if validate is not None and ((epoch + 1) % config.eval_every == 0 or out_of_time):
             judged.eval()
             with torch.no_grad():
                 record.update(validate(judged))
@@ -152,7 +192,7 @@ def train(
                 bad_evals = 0
             else:
                 bad_evals += 1
-        record["seconds"] = time.perf_counter() - start
+        record["seconds"] = budget.elapsed()
         history.records.append(record)
         if on_epoch_end is not None:
             on_epoch_end(epoch, record)
@@ -160,7 +200,7 @@ def train(
         if config.patience is not None and bad_evals >= config.patience:
             history.stop_reason = f"no improvement in {monitor} for {config.patience} evaluations"
             break
-        if config.max_seconds is not None and record["seconds"] >= config.max_seconds:
+        if out_of_time or budget.expired():
             history.stop_reason = f"time budget of {config.max_seconds:g} s reached"
             break
     else:

@@ -1,7 +1,11 @@
+import math
+import types
+
 import pytest
 import torch
 
-from tabsyn.training import EMA, TrainConfig, TrainingDivergedError, train
+import tabsyn.training
+from tabsyn.training import EMA, TimeBudget, TrainConfig, TrainingDivergedError, train
 
 
 def _regression(seed=0):
@@ -76,3 +80,106 @@ def test_warmup_scales_the_first_steps():
     hist = train(model, config=TrainConfig(max_epochs=1, lr=1.0, warmup_steps=10),
                     batches=lambda: [0], loss_fn=lambda _: -model.weight.sum(), verbose=False)
     assert model.weight.item() == pytest.approx(0.1, rel=1e-3)
+
+
+# -- EMA with validation ---------------------------------------------------------------------------
+def test_ema_weights_are_validated_and_the_best_ones_end_in_the_model():
+    # One step an epoch on loss = -w, so the raw weight keeps moving; the EMA trails it.
+    model = torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(0.0)
+    decay = 0.5
+    raw, judged = [], []
+    scores = iter([3.0, 2.0, 1.0, 1.5, 2.5, 9.0, 9.0])  # best at epoch 2, then 2 evaluations without gain
+
+    def validate(m):
+        assert m is not model and not m.training  # the EMA copy, in eval mode
+        judged.append(m.weight.item())
+        return {"val_loss": next(scores)}
+
+    hist = train(model, config=TrainConfig(max_epochs=7, lr=0.1, ema_decay=decay, patience=2),
+                 batches=lambda: [0], loss_fn=lambda _: -model.weight.sum(), validate=validate,
+                 on_epoch_end=lambda epoch, record: raw.append(model.weight.item()), verbose=False)
+    # Early stopping on patience: epochs 3 and 4 did not improve on epoch 2.
+    assert hist.best_epoch == 2 and hist.best_value == 1.0 and len(hist.records) == 5
+    assert hist.stop_reason == "no improvement in val_loss for 2 evaluations"
+    # What was validated is the EMA of the raw weights, not the raw weights.
+    ema, expected = 0.0, []
+    for w in raw:
+        ema = decay * ema + (1 - decay) * w
+        expected.append(ema)
+    assert judged == pytest.approx(expected, abs=1e-6)
+    assert all(abs(j - w) > 1e-3 for j, w in zip(judged, raw))
+    # The best validated (EMA) weights end in the model: neither the last raw nor the last EMA ones.
+    assert model.weight.item() == pytest.approx(expected[2], abs=1e-7)
+    assert not model.training
+
+
+def test_ema_without_validation_leaves_the_ema_weights_in_the_model():
+    model = torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(0.0)
+    raw = []
+    train(model, config=TrainConfig(max_epochs=3, lr=0.1, ema_decay=0.5), batches=lambda: [0],
+          loss_fn=lambda _: -model.weight.sum(), on_epoch_end=lambda e, r: raw.append(model.weight.item()),
+          verbose=False)
+    ema = 0.0
+    for w in raw:
+        ema = 0.5 * ema + 0.5 * w
+    assert model.weight.item() == pytest.approx(ema, abs=1e-7) and model.weight.item() < raw[-1] - 1e-3
+
+
+# -- time budget ---------------------------------------------------------------------------------------
+class FakeClock(types.SimpleNamespace):
+    """Stands in for the time module inside tabsyn.training: time moves only when told."""
+
+    def __init__(self):
+        super().__init__(now=0.0)
+
+    def perf_counter(self):
+        return self.now
+
+
+def test_time_budget_counts_from_its_creation(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(tabsyn.training, "time", clock)
+    clock.now = 100.0
+    budget = TimeBudget(10.0)
+    clock.now = 104.0
+    assert budget.elapsed() == 4.0 and budget.remaining() == 6.0 and not budget.expired()
+    clock.now = 110.0
+    assert budget.remaining() == 0.0 and budget.expired()
+    clock.now = 200.0
+    assert budget.remaining() == 0.0
+    unlimited = TimeBudget(None)
+    assert unlimited.remaining() == math.inf and not unlimited.expired()
+    assert TimeBudget(0).expired()
+
+
+@pytest.mark.parametrize("seconds", [-1, float("nan")])
+def test_time_budget_refuses_negative_seconds(seconds):
+    with pytest.raises(ValueError, match=rf"a time budget must be a number of seconds >= 0 or None; got {seconds}"):
+        TimeBudget(seconds)
+
+
+def test_the_budget_stops_training_mid_epoch_and_validates_that_epoch(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(tabsyn.training, "time", clock)
+    model = torch.nn.Linear(1, 1)
+    steps, validated = [], []
+
+    def loss_fn(i):
+        clock.now += 1.0  # every step costs a second
+        steps.append(i)
+        return model.weight.sum() ** 2
+
+    def validate(m):
+        validated.append(len(steps))
+        return {"val_loss": 1.0}
+
+    hist = train(model, config=TrainConfig(max_epochs=5, max_seconds=2.5, eval_every=10), batches=lambda: range(10),
+                 loss_fn=loss_fn, validate=validate, verbose=False)
+    assert steps == [0, 1, 2]  # the step that crossed 2.5 s is the last one
+    assert len(hist.records) == 1 and hist.records[0]["seconds"] == 3.0
+    assert hist.stop_reason == "time budget of 2.5 s reached"
+    assert validated == [3]  # not due by eval_every, but the last epoch is always judged
