@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
-
-class SinusoidalEmbedding(nn.Module):
-    """Noise level -> [cos(c w_k), sin(c w_k)], frequencies spaced geometrically."""
-
-    def __init__(self, dim: int, max_positions: int = 10000):
-        super().__init__()
-        half = dim // 2
-        freqs = torch.exp(-math.log(max_positions) * torch.arange(half, dtype=torch.float32) / half)
-        self.register_buffer("freqs", freqs, persistent=False)
-
-    def forward(self, c: torch.Tensor) -> torch.Tensor:
-        angles = c.reshape(-1, 1).to(self.freqs.dtype) * self.freqs
-        return torch.cat([angles.cos(), angles.sin()], dim=1)
+from tabsyn.diffusion.embedding import SinusoidalEmbedding
 
 
 class MLPDenoiser(nn.Module):

@@ -17,22 +17,11 @@ The network knows no noise schedule: it maps (x_t, t, y) to eps.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
-    """Sinusoidal embedding of (possibly fractional) timesteps, shape (B,) -> (B, dim)."""
-    half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
-    angles = t.float()[:, None] * freqs[None, :]
-    emb = torch.cat([torch.cos(angles), torch.sin(angles)], dim=1)
-    if dim % 2:
-        emb = F.pad(emb, (0, 1))
-    return emb
+from tabsyn.diffusion.embedding import SinusoidalEmbedding
 
 
 def group_count(channels: int) -> int:
@@ -147,7 +136,8 @@ class UNet(nn.Module):
         self.num_classes = num_classes
         emb_dim = 4 * base_channels
         self.base_channels = base_channels
-        # Time embedding MLP; class embedding with one extra row for the null class.
+        # Sinusoidal time embedding and MLP; class embedding with one extra row for the null class.
+        self.time_embed = SinusoidalEmbedding(base_channels)
         self.time_mlp = nn.Sequential(
             nn.Linear(base_channels, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim)
         )
@@ -202,7 +192,7 @@ class UNet(nn.Module):
         """Predict eps for x_t of shape (B, C, H, W), timesteps t (B,), class indices y (B,) or None."""
         if y is None:
             y = torch.full((len(x),), self.num_classes, dtype=torch.long, device=x.device)
-        emb = self.time_mlp(timestep_embedding(t, self.base_channels)) + self.class_emb(y)
+        emb = self.time_mlp(self.time_embed(t)) + self.class_emb(y)
 
         # Down: keep every intermediate feature map as a skip connection.
         h = self.input_conv(x)

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from tabsyn.image.unet import AttentionBlock, UNet, timestep_embedding
+from tabsyn.diffusion.embedding import SinusoidalEmbedding
+from tabsyn.image.unet import AttentionBlock, UNet
 
 from ._helpers import randomise
 
@@ -43,11 +44,10 @@ def test_attention_sits_at_the_requested_resolutions():
     assert count((7, 14)) == 1 + 6
 
 
-def test_timestep_embedding_is_sinusoidal():
-    emb = timestep_embedding(torch.tensor([0.0, 1.0, 10.0]), 16)
-    assert emb.shape == (3, 16)
-    assert torch.allclose(emb[0, :8], torch.ones(8)) and torch.allclose(emb[0, 8:], torch.zeros(8))
-    assert torch.allclose(emb.pow(2).view(3, 2, 8).sum(1), torch.ones(3, 8))  # cos^2 + sin^2 = 1
+def test_time_embedding_is_the_shared_sinusoid_and_not_stored():
+    net = UNet(base_channels=8, channel_mults=(1, 2), image_size=(8, 8))
+    assert isinstance(net.time_embed, SinusoidalEmbedding) and net.time_embed.dim == 8
+    assert not any("time_embed" in k for k in net.state_dict())  # model files hold weights only
 
 
 def test_gradients_reach_every_parameter():
