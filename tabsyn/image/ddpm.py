@@ -10,10 +10,8 @@ and hands the images back in the layout, dtype and value range ``fit`` saw.
 
 from __future__ import annotations
 
-import numbers
 import os
-import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -22,44 +20,28 @@ import torch.nn.functional as F
 
 from tabsyn.base import (
     BaseSynthesizer,
+    SampleStream,
+    batches,
+    check_bool,
     check_choice,
     check_fraction,
+    check_guidance_scale,
     check_n,
+    check_non_negative,
     check_positive,
     check_random_state,
+    load_device,
     resolve_device,
-    torch_seed,
+    seeded_torch,
 )
 from tabsyn.image.data import check_images, check_labels, encode_labels, to_layout
 from tabsyn.image.plots import save_denoising_strip, save_grid
-from tabsyn.image.samplers import SAMPLERS, ddim_sample, ddpm_sample
+from tabsyn.image.presets import ImageSettings, resolve_settings
+from tabsyn.image.samplers import SAMPLERS, sample_from_seeds
 from tabsyn.image.schedule import BETA_SCHEDULES, NoiseSchedule
 from tabsyn.image.unet import UNet
-from tabsyn.training import History, TrainConfig, train
+from tabsyn.training import History, TimeBudget, TrainConfig, train
 
-
-@dataclass(frozen=True)
-class ImageSettings:
-    base_channels: int                      # U-Net channels at full resolution
-    channel_mults: tuple[int, ...]          # channel multiplier per resolution level
-    num_res_blocks: int                     # ResNet blocks per level
-    attention_resolutions: tuple[int, ...]  # feature-map sides with self-attention
-    dropout: float                          # dropout inside ResNet blocks
-    timesteps: int                          # T, diffusion steps
-    epochs: int                             # passes over the training images
-    batch_size: int
-    lr: float                               # Adam learning rate (after warm-up)
-    ema_decay: float                        # 0 turns EMA off
-    warmup_steps: int                       # linear lr warm-up, in optimiser steps
-
-
-# The three sizes of seed 002. `small` trains on a laptop CPU in minutes.
-PRESETS = {
-    "small": ImageSettings(32, (1, 2, 4), 1, (), 0.0, 500, 20, 128, 1e-3, 0.995, 200),
-    "baseline": ImageSettings(64, (1, 2, 4, 8), 2, (7,), 0.1, 1000, 50, 128, 2e-4, 0.9995, 500),
-    "large": ImageSettings(128, (1, 2, 3, 4), 3, (7, 14), 0.1, 1000, 100, 128, 2e-4, 0.9999, 1000),
-}
-_MIN_SIDE = 4  # preset levels whose feature maps would be smaller than this are dropped
 PRECISIONS = ("float32", "bfloat16")
 
 
@@ -184,44 +166,9 @@ class ImageDDPM(BaseSynthesizer):
     # -- parameters ------------------------------------------------------------
     def _settings(self, image_side: int) -> ImageSettings:
         """The preset with this estimator's overrides applied and checked."""
-        check_choice(self.config, "config", tuple(PRESETS))
-        preset = PRESETS[self.config]
-        over: dict[str, Any] = {}
-        for name in ("epochs", "batch_size", "timesteps", "base_channels", "num_res_blocks"):
-            if getattr(self, name) is not None:
-                over[name] = int(check_positive(getattr(self, name), name, integer=True))
-        if self.warmup_steps is not None:
-            if isinstance(self.warmup_steps, bool) or not isinstance(self.warmup_steps, numbers.Integral) or self.warmup_steps < 0:
-                raise ValueError(f"warmup_steps must be a non-negative integer or None; got {self.warmup_steps!r}")
-            over["warmup_steps"] = int(self.warmup_steps)
-        if self.lr is not None:
-            over["lr"] = float(check_positive(self.lr, "lr"))
-        if self.dropout is not None:
-            over["dropout"] = check_fraction(self.dropout, "dropout")
-        if self.ema_decay is not None:
-            over["ema_decay"] = check_fraction(self.ema_decay, "ema_decay")
-        for name in ("channel_mults", "attention_resolutions"):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            ok = isinstance(value, (list, tuple)) and all(
-                isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in value
-            )
-            if not ok or (name == "channel_mults" and len(value) == 0):
-                raise ValueError(f"{name} must be a tuple of positive integers; got {value!r}")
-            over[name] = tuple(int(v) for v in value)
-        if "channel_mults" not in over:
-            # Keep only preset levels whose feature maps stay at least _MIN_SIDE pixels wide.
-            mults, side = [preset.channel_mults[0]], image_side
-            for m in preset.channel_mults[1:]:
-                side = (side + 1) // 2
-                if side < _MIN_SIDE:
-                    break
-                mults.append(m)
-            over["channel_mults"] = tuple(mults)
-        if over.get("timesteps", preset.timesteps) < 2:
-            raise ValueError(f"timesteps must be at least 2; got {over['timesteps']}")
-        return replace(preset, **over)
+        names = ("epochs", "batch_size", "lr", "timesteps", "base_channels", "channel_mults", "num_res_blocks",
+                 "attention_resolutions", "dropout", "ema_decay", "warmup_steps")
+        return resolve_settings(self.config, image_side, **{name: getattr(self, name) for name in names})
 
     def _check_params(self) -> None:
         check_choice(self.beta_schedule, "beta_schedule", BETA_SCHEDULES)
@@ -232,14 +179,13 @@ class ImageDDPM(BaseSynthesizer):
         check_positive(self.sample_every, "sample_every", integer=True, allow_none=True)
         if self.sample_every is not None and not self.sample_dir:
             raise ValueError(f"sample_every={self.sample_every} needs sample_dir, the folder for the grids; got {self.sample_dir!r}")
-        if not isinstance(self.verbose, (bool, np.bool_)):
-            raise TypeError(f"verbose must be True or False; got {self.verbose!r}")
+        check_bool(self.verbose, "verbose")
 
     # -- fit ----------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> "ImageDDPM":
         """Learn the images ``X`` (N, H, W) or (N, C, H, W), optionally with integer labels ``y``."""
-        start = time.perf_counter()
         self._check_params()
+        budget = TimeBudget(self.max_seconds)  # counts from here, setup included
         x01, ndim, dtype = check_images(X)
         classes, y_idx = (None, None) if y is None else check_labels(y, len(x01))
         settings = self._settings(min(x01.shape[-2:]))
@@ -248,12 +194,11 @@ class ImageDDPM(BaseSynthesizer):
         n_classes = 0 if classes is None else len(classes)
         schedule = NoiseSchedule.from_name(self.beta_schedule, settings.timesteps)
 
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(torch_seed(rng))
+        with seeded_torch(rng, device):
             model = self._build_unet(asdict(settings), x01.shape[1:], n_classes).to(device)
             images = torch.from_numpy(x01).to(device) * 2.0 - 1.0  # [0, 1] -> [-1, 1]
             labels = None if y_idx is None else torch.from_numpy(y_idx).to(device)
-            history = self._train(model, schedule, images, labels, settings, n_classes, start)
+            history = self._train(model, schedule, images, labels, settings, n_classes, budget)
 
         self.settings_ = {**asdict(settings), "beta_schedule": self.beta_schedule}
         self.schedule_ = schedule
@@ -262,9 +207,9 @@ class ImageDDPM(BaseSynthesizer):
         self._input_ndim, self._input_dtype = ndim, dtype
         self.history_ = history
         self.device_ = device
-        self._sample_rng = np.random.default_rng(rng.integers(0, 2**63))
+        self._stream = SampleStream.seeded_from(rng)
         self.model_ = model.eval()
-        self.fit_seconds_ = time.perf_counter() - start
+        self.fit_seconds_ = budget.elapsed()
         if self.sample_every is not None:
             self._write_pictures(model, schedule, self.image_shape_, n_classes, "final", strip=True)
         return self
@@ -282,21 +227,19 @@ class ImageDDPM(BaseSynthesizer):
             image_size=(int(image_shape[1]), int(image_shape[2])),
         )
 
-    def _train(self, model, schedule, images, labels, settings: ImageSettings, n_classes: int, start: float) -> History:
-        """The epsilon-prediction loss, fed to the shared training loop."""
+    def _train(self, model, schedule, images, labels, settings: ImageSettings, n_classes: int,
+               budget: TimeBudget) -> History:
+        """The epsilon-prediction loss, fed to the shared training loop with what is left of ``budget``."""
         n, bs = len(images), settings.batch_size
-        deadline = None if self.max_seconds is None else start + self.max_seconds
         T, p_drop = schedule.timesteps, self.class_dropout
         bf16 = self.precision == "bfloat16"
 
-        def batches():
-            # One shuffled pass; stop mid-epoch when the time budget runs out.
+        def epoch_batches():
+            # One shuffled pass over the images.
             order = torch.randperm(n, device=images.device)
-            for i in range(0, n, bs):
-                idx = order[i : i + bs]
+            for start, rows in batches(n, bs):
+                idx = order[start : start + rows]
                 yield images[idx], None if labels is None else labels[idx]
-                if deadline is not None and time.perf_counter() > deadline:
-                    return
 
         def loss_fn(batch):
             x0, y = batch
@@ -322,11 +265,10 @@ class ImageDDPM(BaseSynthesizer):
             grad_clip=self.grad_clip,
             warmup_steps=settings.warmup_steps,
             ema_decay=settings.ema_decay or None,
-            max_seconds=self.max_seconds,
+            max_seconds=None if self.max_seconds is None else budget.remaining(),
         )
-        history = train(model, config=config, batches=batches, loss_fn=loss_fn,
-                           on_epoch_end=on_epoch_end, desc="ImageDDPM", verbose=self.verbose)
-        return history
+        return train(model, config=config, batches=epoch_batches, loss_fn=loss_fn,
+                     on_epoch_end=on_epoch_end, desc="ImageDDPM", verbose=self.verbose)
 
     # -- sample ---------------------------------------------------------------------
     def sample(
@@ -378,61 +320,23 @@ class ImageDDPM(BaseSynthesizer):
         n = check_n(n, "n")
         batch_size = check_n(batch_size, "batch_size")
         check_choice(sampler, "sampler", SAMPLERS)
-        if isinstance(guidance_scale, bool) or not isinstance(guidance_scale, numbers.Real) or not guidance_scale >= 0:
-            raise ValueError(f"guidance_scale must be a number >= 0; got {guidance_scale!r}")
-        if steps is not None:
-            steps = check_n(steps, "steps")
-        if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not eta >= 0:
-            raise ValueError(f"eta must be a number >= 0; got {eta!r}")
+        guidance_scale = check_guidance_scale(guidance_scale, default=2.0)
+        steps = None if steps is None else check_n(steps, "steps")
+        eta = float(check_non_negative(eta, "eta"))
+        check_bool(return_intermediates, "return_intermediates")
         if y is not None and self.classes_ is None:
             raise ValueError(f"y={y!r} was given but this ImageDDPM was fitted without labels; sample with y=None")
         y_idx = None if y is None else torch.from_numpy(encode_labels(y, n, self.classes_))
-        rng = self._sample_rng if random_state is None else check_random_state(random_state)
+        rng, _ = self._stream.take(n, random_state)
         seeds = rng.integers(0, 2**63, size=n)
-        device = self._sampling_device()
-        out, frames = self._generate(self.model_.to(device), self.schedule_, self.image_shape_, seeds, y_idx,
-                                     guidance_scale=float(guidance_scale), sampler=sampler, steps=steps,
-                                     eta=float(eta), batch_size=batch_size,
-                                     return_intermediates=return_intermediates, progress=self.verbose)
+        model = self.model_.to(load_device(self.device))
+        out, frames = sample_from_seeds(model, self.schedule_, self.image_shape_, seeds, y_idx, sampler=sampler,
+                                        steps=steps, eta=eta, guidance_scale=guidance_scale, batch_size=batch_size,
+                                        return_intermediates=return_intermediates, progress=self.verbose)
         images = to_layout(out, self._input_ndim, self._input_dtype)
         if return_intermediates:
             return images, np.stack([to_layout(f, self._input_ndim, self._input_dtype) for f in frames])
         return images
-
-    def _sampling_device(self) -> torch.device:
-        try:
-            return resolve_device(self.device)
-        except ValueError:  # e.g. fitted on a GPU, loaded on a machine without one
-            return torch.device("cpu")
-
-    @staticmethod
-    def _generate(model, schedule, shape, seeds, y_idx, *, guidance_scale, sampler, steps, eta,
-                  batch_size, return_intermediates, progress) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Run the sampler batch by batch from per-image seeds; returns [-1, 1] images (and frames) on the CPU."""
-        device = next(model.parameters()).device
-        was_training = model.training
-        model.eval()
-        outs, frame_parts = [], []
-        for lo in range(0, len(seeds), batch_size):
-            # One CPU generator per image: its starting noise and every later draw depend on its seed only.
-            gens = [torch.Generator().manual_seed(int(s)) for s in seeds[lo : lo + batch_size]]
-
-            def draw(gens=gens):
-                return torch.stack([torch.randn(shape, generator=g) for g in gens]).to(device)
-
-            y_b = None if y_idx is None else y_idx[lo : lo + batch_size].to(device)
-            kwargs = dict(y=y_b, guidance_scale=guidance_scale, noise_fn=draw,
-                          return_intermediates=return_intermediates, progress=progress)
-            if sampler == "ddim":
-                result = ddim_sample(model, schedule, draw(), steps=steps or 50, eta=eta, **kwargs)
-            else:
-                result = ddpm_sample(model, schedule, draw(), steps=steps, **kwargs)
-            x, frames = result if return_intermediates else (result, [])
-            outs.append(x.float().cpu())
-            frame_parts.append([f.float() for f in frames])
-        model.train(was_training)
-        frames = [torch.cat([part[k] for part in frame_parts]) for k in range(len(frame_parts[0]))]
-        return torch.cat(outs), frames
 
     # -- pictures during and after fit ---------------------------------------------------
     def _write_pictures(self, model, schedule: NoiseSchedule, shape: tuple[int, ...], n_classes: int,
@@ -445,9 +349,8 @@ class ImageDDPM(BaseSynthesizer):
         count = n_classes * per_class if labels_known else 64
         seeds = np.random.default_rng(0).integers(0, 2**63, size=count)
         with torch.no_grad():
-            x, frames = self._generate(model, schedule, shape, seeds, y_idx, guidance_scale=2.0, sampler="ddim",
-                                       steps=50, eta=0.0, batch_size=256, return_intermediates=strip,
-                                       progress=False)
+            x, frames = sample_from_seeds(model, schedule, shape, seeds, y_idx, sampler="ddim", steps=50,
+                                          guidance_scale=2.0, return_intermediates=strip)
         to01 = lambda t: ((t + 1) / 2).clamp(0, 1).numpy()  # noqa: E731
         save_grid(to01(x), os.path.join(self.sample_dir, f"{name}.png"),
                   labels=None if y_idx is None else y_idx.numpy())
@@ -466,12 +369,12 @@ class ImageDDPM(BaseSynthesizer):
             "input_dtype": self._input_dtype,
             "model": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
             "history": self.history_.to_dict(),
-            "sample_rng": self._sample_rng.bit_generator.state,
+            **self._stream.to_state(),
             "fit_seconds": float(self.fit_seconds_),
         }
 
     def _restore_fitted_state(self, f: dict) -> None:
-        device = self._sampling_device()
+        device = load_device(self.device)
         self.settings_ = {k: tuple(v) if isinstance(v, list) else v for k, v in f["settings"].items()}
         self.schedule_ = NoiseSchedule.from_name(self.settings_["beta_schedule"], self.settings_["timesteps"])
         self.classes_ = None if f["classes"] is None else np.asarray(f["classes"], dtype=np.int64)
@@ -481,8 +384,7 @@ class ImageDDPM(BaseSynthesizer):
         model = self._build_unet(self.settings_, self.image_shape_, n_classes)
         model.load_state_dict(f["model"])
         self.history_ = History.from_dict(f["history"])
-        self._sample_rng = np.random.default_rng()
-        self._sample_rng.bit_generator.state = f["sample_rng"]
+        self._stream = SampleStream.from_state(f)
         self.fit_seconds_ = float(f["fit_seconds"])
         self.device_ = device
         self.model_ = model.to(device).eval()

@@ -5,15 +5,18 @@ Both are plain functions over a noise-prediction network ``eps_theta(x, t, y)``
 loop and nothing else. Randomness comes in from the caller: the starting noise
 ``x_T`` and, for the steps that add fresh noise, ``noise_fn()`` (by default
 ``torch.randn_like``), so the caller decides how seeds map to images.
+:func:`sample_from_seeds` is the caller ImageDDPM uses: one seed per image.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from tabsyn.base import batches
 from tabsyn.image.schedule import NoiseSchedule, spaced_timesteps
 
 EpsModel = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
@@ -134,3 +137,50 @@ def ddim_sample(
         if return_intermediates and k in keep:
             frames.append(x.cpu())
     return (x, frames) if return_intermediates else x
+
+
+def sample_from_seeds(
+    model: torch.nn.Module,
+    schedule: NoiseSchedule,
+    shape: tuple[int, ...],
+    seeds: np.ndarray,
+    y: torch.Tensor | None = None,
+    *,
+    sampler: str = "ddim",
+    steps: int | None = None,
+    eta: float = 0.0,
+    guidance_scale: float = 1.0,
+    batch_size: int = 256,
+    return_intermediates: bool = False,
+    progress: bool = False,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """One image of ``shape`` per seed, ``batch_size`` at a time, in [-1, 1] on the CPU, with its frames.
+
+    Every image draws its starting noise and each later noise from a CPU
+    generator seeded by its own seed, so image i depends on ``seeds[i]`` (and
+    ``y[i]``) alone, never on ``batch_size``. ``steps`` defaults to 50 for DDIM
+    and all T for DDPM. The frames are empty unless ``return_intermediates``.
+    """
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    outs, frame_parts = [], []
+    for start, rows in batches(len(seeds), batch_size):
+        gens = [torch.Generator().manual_seed(int(s)) for s in seeds[start : start + rows]]
+
+        def draw(gens=gens):
+            return torch.stack([torch.randn(shape, generator=g) for g in gens]).to(device)
+
+        y_b = None if y is None else y[start : start + rows].to(device)
+        kwargs = dict(y=y_b, guidance_scale=guidance_scale, noise_fn=draw,
+                      return_intermediates=return_intermediates, progress=progress)
+        if sampler == "ddim":
+            result = ddim_sample(model, schedule, draw(), steps=steps or 50, eta=eta, **kwargs)
+        else:
+            result = ddpm_sample(model, schedule, draw(), steps=steps, **kwargs)
+        x, frames = result if return_intermediates else (result, [])
+        outs.append(x.float().cpu())
+        frame_parts.append([f.float() for f in frames])
+    model.train(was_training)
+    frames = [torch.cat([part[k] for part in frame_parts]) for k in range(len(frame_parts[0]))]
+    return torch.cat(outs), frames

@@ -103,12 +103,6 @@ class NoiseSchedule:
         raise ValueError(f"beta_schedule must be one of {list(BETA_SCHEDULES)}; got {name!r}")
 
     # -- forward process ---------------------------------------------------
-    def q_mean_variance(self, x0: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean sqrt(alpha_bar_t) x_0 and variance (1 - alpha_bar_t) of q(x_t | x_0)."""
-        mean = _gather(self.alpha_bar.sqrt(), t, x0) * x0
-        var = _gather(1.0 - self.alpha_bar, t, x0).expand_as(x0)
-        return mean, var
-
     def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """Draw x_t ~ q(x_t | x_0) as sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps."""
         return _gather(self.alpha_bar.sqrt(), t, x0) * x0 + _gather((1.0 - self.alpha_bar).sqrt(), t, x0) * noise
@@ -117,10 +111,6 @@ class NoiseSchedule:
     def predict_x0(self, xt: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """Invert q_sample for x_0 given the noise: (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t)."""
         return (xt - _gather((1.0 - self.alpha_bar).sqrt(), t, xt) * eps) / _gather(self.alpha_bar.sqrt(), t, xt)
-
-    def predict_eps(self, xt: torch.Tensor, t: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
-        """The noise that takes x_0 to x_t: (x_t - sqrt(alpha_bar_t) x_0) / sqrt(1 - alpha_bar_t)."""
-        return (xt - _gather(self.alpha_bar.sqrt(), t, xt) * x0) / _gather((1.0 - self.alpha_bar).sqrt(), t, xt)
 
     def q_posterior(
         self, x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor
