@@ -1,5 +1,11 @@
-"""The benchmark loaders: shapes and targets, the lookup order, the download path, the split."""
+"""The benchmark loaders: shapes and targets, the lookup order, the download path, the split.
 
+Nothing here touches the network: every test reads the local copies, and the
+download path is exercised through ``file://`` URLs. An autouse fixture makes any
+other URL fail the test.
+"""
+
+import urllib.request
 import zipfile
 
 import numpy as np
@@ -11,6 +17,19 @@ from tabsyn.datasets import (
     DATASETS, load_adult, load_beijing, load_dataset, load_default, load_magic, load_shoppers,
     train_holdout_split,
 )
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """``urlopen`` for local ``file://`` URLs only; anything else fails the test, loudly."""
+    real_urlopen = urllib.request.urlopen
+
+    def local_only(url, *args, **kwargs):
+        if not str(getattr(url, "full_url", url)).startswith("file:"):
+            raise AssertionError(f"a test tried to download {url!r}; tests read local files only")
+        return real_urlopen(url, *args, **kwargs)
+
+    monkeypatch.setattr(datasets.urllib.request, "urlopen", local_only)
+
 
 EXPECTED = {  # name: (loader, shape, target, task)
     "adult": (load_adult, (32561, 15), "income", "classification"),
@@ -24,17 +43,17 @@ EXPECTED = {  # name: (loader, shape, target, task)
 @pytest.mark.parametrize("name", DATASETS)
 def test_loaders_return_the_documented_tables(name):
     loader, shape, target, task = EXPECTED[name]
-    df, got_target, got_task = loader()
+    df, got_target, got_task = loader(download=False)
     assert df.shape == shape and (got_target, got_task) == (target, task)
     assert target in df.columns and "ID" not in df.columns and "No" not in df.columns
     assert load_dataset(name, download=False)[0].shape == shape
 
 
 def test_adult_and_beijing_keep_their_missing_values():
-    adult, _, _ = load_adult()
+    adult, _, _ = load_adult(download=False)
     assert adult["workclass"].isna().sum() > 0 and "?" not in set(adult["workclass"].dropna())
     assert set(adult["income"]) == {"<=50K", ">50K"}
-    beijing, target, _ = load_beijing()
+    beijing, target, _ = load_beijing(download=False)
     assert beijing[target].isna().sum() == 2067
 
 
@@ -44,7 +63,7 @@ def test_unknown_name_lists_the_accepted_ones():
 
 
 def test_explicit_path_and_data_dir_are_used_and_checked(tmp_path):
-    shared = datasets.dataset_path("magic")
+    shared = datasets.dataset_path("magic", download=False)
     df, _, _ = load_magic(path=shared)
     assert df.shape == (19020, 11)
     assert load_magic(data_dir=shared.parent)[0].shape == (19020, 11)
@@ -55,10 +74,10 @@ def test_explicit_path_and_data_dir_are_used_and_checked(tmp_path):
 
 
 def test_environment_variable_comes_before_shared_folders(tmp_path, monkeypatch):
-    head = pd.read_csv(datasets.dataset_path("shoppers")).head(25)
+    head = pd.read_csv(datasets.dataset_path("shoppers", download=False)).head(25)
     head.to_csv(tmp_path / "online_shoppers_intention.csv", index=False)
     monkeypatch.setenv("TABSYN_DATA_DIR", str(tmp_path))
-    assert load_shoppers()[0].shape == (25, 18)
+    assert load_shoppers(download=False)[0].shape == (25, 18)
 
 
 @pytest.fixture(scope="session")
@@ -109,6 +128,13 @@ def test_offline_gives_a_clear_error(offline, monkeypatch):
     with pytest.raises(FileNotFoundError, match="allow download=True"):
         load_beijing(download=False)
     assert not (offline / "cache" / "PRSA_data_2010.1.1-2014.12.31.csv").exists()
+
+
+def test_the_guard_refuses_a_real_download(offline, monkeypatch):
+    # The check that keeps this file offline can itself fail: an http URL never reaches the network.
+    _point_at(monkeypatch, "magic", "https://archive.ics.uci.edu/magic.zip")
+    with pytest.raises(AssertionError, match="a test tried to download 'https://archive.ics.uci.edu/magic.zip'"):
+        load_magic()
 
 
 def test_split_is_the_deterministic_80_20_protocol():
