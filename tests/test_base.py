@@ -32,7 +32,8 @@ def test_cuda_without_cuda_says_so():
 
 
 def test_unknown_device_lists_the_accepted_values():
-    with pytest.raises(ValueError, match=r"device must be one of \('auto', 'cpu', 'cuda', 'cuda:N', 'mps'\); got 'gpu'"):
+    with pytest.raises(ValueError,
+                       match=r"device must be one of \('auto', 'cpu', 'cuda', 'cuda:N', 'mps'\); got 'gpu'"):
         resolve_device("gpu")
 
 

@@ -18,6 +18,7 @@ from tabsyn.datasets import (
     train_holdout_split,
 )
 
+
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     """``urlopen`` for local ``file://`` URLs only; anything else fails the test, loudly."""

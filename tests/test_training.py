@@ -77,8 +77,8 @@ def test_warmup_scales_the_first_steps():
     with torch.no_grad():
         model.weight.fill_(0.0)
     # Loss = -w, gradient -1: with SGD-like Adam the first step moves by ~lr / warmup.
-    hist = train(model, config=TrainConfig(max_epochs=1, lr=1.0, warmup_steps=10),
-                    batches=lambda: [0], loss_fn=lambda _: -model.weight.sum(), verbose=False)
+    train(model, config=TrainConfig(max_epochs=1, lr=1.0, warmup_steps=10),
+          batches=lambda: [0], loss_fn=lambda _: -model.weight.sum(), verbose=False)
     assert model.weight.item() == pytest.approx(0.1, rel=1e-3)
 
 

@@ -2,8 +2,9 @@
 
 ``EDMPrecond`` wraps any bare network F(x, c_noise) into a denoiser
 D(x, sigma) = c_skip x + c_out F(c_in x, c_noise), so the network never sees
-sigma scaling; a condition, if given, is passed through to F untouched. ``EDMLoss`` draws ln sigma ~ N(P_mean, P_std^2) and returns the
-unreduced, weighted squared error; the caller reduces.
+sigma scaling; a condition, if given, is passed through to F untouched.
+``EDMLoss`` draws ln sigma ~ N(P_mean, P_std^2) and returns the unreduced,
+weighted squared error; the caller reduces.
 """
 
 from __future__ import annotations

@@ -178,7 +178,8 @@ class ImageDDPM(BaseSynthesizer):
         check_positive(self.max_seconds, "max_seconds", allow_none=True)
         check_positive(self.sample_every, "sample_every", integer=True, allow_none=True)
         if self.sample_every is not None and not self.sample_dir:
-            raise ValueError(f"sample_every={self.sample_every} needs sample_dir, the folder for the grids; got {self.sample_dir!r}")
+            raise ValueError(f"sample_every={self.sample_every} needs sample_dir, the folder for the grids; "
+                             f"got {self.sample_dir!r}")
         check_bool(self.verbose, "verbose")
 
     # -- fit ----------------------------------------------------------------------

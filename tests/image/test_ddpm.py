@@ -225,7 +225,8 @@ def test_verbose_false_prints_nothing(digits, capsys):
 
 # -- bad input ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("X, err, match", [
-    (np.zeros((4, 8)), ValueError, r"X must be a non-empty array of shape \(N, H, W\) or \(N, C, H, W\); got shape \(4, 8\)"),
+    (np.zeros((4, 8)), ValueError,
+     r"X must be a non-empty array of shape \(N, H, W\) or \(N, C, H, W\); got shape \(4, 8\)"),
     (np.full((4, 8, 8), 1.5), ValueError, r"X holds floats, which must lie in \[0, 1\]; got values from 1.5 to 1.5"),
     (np.full((4, 8, 8), np.nan), ValueError, "X holds NaN or infinite values"),
     (np.full((4, 8, 8), 300, np.int16), ValueError, "X holds integers, which must lie in 0..255; got values from 300"),
