@@ -25,6 +25,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from tabsyn.table.quantiles import quantile_grid, quantile_position
 from tabsyn.table.schema import CATEGORICAL, DATETIME, ID, ColumnSpec
 
 MAX_ONE_HOT = 1_000     # one-hot width per categorical column; rarer levels share one slot
@@ -113,9 +114,7 @@ class RowSpace:
             else:
                 v = _numbers(reference[s.name], s.kind)
                 v = v[~np.isnan(v)]
-                n_q = max(1, min(N_QUANTILES, len(v)))
-                q = np.quantile(v, np.linspace(0, 1, n_q)) if len(v) else np.zeros(1)
-                self.quantiles_[s.name] = np.maximum.accumulate(q)
+                self.quantiles_[s.name] = quantile_grid(v, N_QUANTILES)[1] if len(v) else np.zeros(1)
         self._index()
         return self
 
@@ -172,7 +171,8 @@ class RowSpace:
             Q = self.dense(query.take(slice(qs, qs + q_step)), dtype)
             q_norm = (Q * Q).sum(1)[:, None]
             for rs in range(0, len(reference), r_step):
-                R = cached[rs:rs + r_step] if cached is not None else self.dense(reference.take(slice(rs, rs + r_step)), dtype)
+                rows = slice(rs, rs + r_step)
+                R = cached[rows] if cached is not None else self.dense(reference.take(rows), dtype)
                 d2 = Q @ R.T
                 d2 *= -2.0
                 d2 += q_norm
@@ -202,5 +202,4 @@ def _to_uniform(x: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Position of ``x`` among the quantiles ``q``, in [0, 1]; runs of equal quantiles map to their middle."""
     if len(q) == 1:
         return np.full(len(x), 0.5)
-    r = np.linspace(0.0, 1.0, len(q))
-    return 0.5 * (np.interp(x, q, r) - np.interp(-x, -q[::-1], -r[::-1]))
+    return quantile_position(x, q, np.linspace(0.0, 1.0, len(q)))
