@@ -1,0 +1,313 @@
+"""DataFrame <-> model arrays: :class:`TableCodec`, one column codec per column.
+
+Composed the way scikit-learn's ``ColumnTransformer`` composes transformers:
+each column gets the codec of its kind (:mod:`~tabsyn.tabular.codec.numeric`,
+:mod:`~tabsyn.tabular.codec.datetimes`, :mod:`~tabsyn.tabular.codec.categorical`,
+:mod:`~tabsyn.tabular.codec.key`), and the table codec lays their outputs side
+by side in the two arrays the VAE reads:
+
+- ``x_num`` (rows x numerical columns, float32): each numerical or datetime
+  column's standard normals, in column order;
+- ``x_cat`` (rows x categorical columns, int64): each categorical column's
+  codes, in column order, then a two-level "is missing" flag per numerical or
+  datetime column that had missing values, so missingness is learned jointly
+  with everything else and regenerated at its real rate.
+
+:meth:`TableCodec.decode` rebuilds a DataFrame with the original column labels,
+order and dtypes; ID columns get new keys. Draws made while decoding (pooled
+categories, free-format keys) are functions of each row's position in the
+sample stream and its codes, so a row does not depend on how sampling was
+batched. :meth:`TableCodec.encode_known` encodes known cells (conditions, cells
+to keep) into the same arrays.
+
+Everything stored is plain data (``to_state`` / ``from_state``): numbers,
+strings, lists, dicts and numpy arrays. This package never imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tabsyn.table.schema import CATEGORICAL, DATETIME, ID, KINDS, NUMERICAL, ColumnSpec
+from tabsyn.tabular.codec.categorical import MAX_CATEGORIES, CategoricalCodec
+from tabsyn.tabular.codec.datetimes import DatetimeCodec
+from tabsyn.tabular.codec.key import KeyCodec
+from tabsyn.tabular.codec.numeric import NumericCodec
+from tabsyn.tabular.codec.values import KnownValueError, listed
+
+# The codec of each column kind.
+CODECS = {NUMERICAL: NumericCodec, DATETIME: DatetimeCodec, CATEGORICAL: CategoricalCodec, ID: KeyCodec}
+
+
+@dataclass
+class EncodedKnown:
+    """Partial rows in model space (see :meth:`TableCodec.encode_known`)."""
+
+    x_num: np.ndarray           # (rows, numerical columns) normals; unknown cells neutral
+    x_cat: np.ndarray           # (rows, categorical columns) codes; unknown cells the mode
+    num_known: np.ndarray       # which x_num cells are known
+    cat_known: np.ndarray       # which x_cat cells are known
+    forbid_missing: np.ndarray  # x_cat cells whose "missing" code may not be drawn
+    values: pd.DataFrame        # the known values as the generated columns hold them
+
+
+class TableCodec:
+    """A fitted table codec; see the module docstring.
+
+    Parameters
+    ----------
+    max_categories : int, default=1000
+        Most codes one categorical column gets; rarer levels share one code and
+        are drawn back from their empirical distribution.
+
+    Attributes
+    ----------
+    specs : list of ColumnSpec
+        The columns, in order.
+    n_num : int
+        Numerical model columns (the width of ``x_num``).
+    cat_sizes : list of int
+        Levels per ``x_cat`` column, the "is missing" flags included.
+
+    Examples
+    --------
+    >>> codec = TableCodec()
+    >>> x_num, x_cat = codec.fit_encode(df, infer_schema(df))       # doctest: +SKIP
+    >>> codec.decode(x_num, x_cat, positions=np.arange(len(df)))     # doctest: +SKIP
+    """
+
+    def __init__(self, *, max_categories: int = MAX_CATEGORIES):
+        self.max_categories = max_categories
+
+    # -- fit ---------------------------------------------------------------------
+    def fit(self, df: pd.DataFrame, specs: list[ColumnSpec]) -> "TableCodec":
+        """Fit one codec per column of ``df`` (``specs``: the columns' kinds, in column order)."""
+        if not (isinstance(self.max_categories, int) and self.max_categories >= 2):
+            raise ValueError(f"max_categories must be an integer >= 2; got {self.max_categories!r}")
+        specs = list(specs)
+        if len(specs) != df.shape[1]:
+            raise ValueError(f"specs describe {len(specs)} columns, but the table has {df.shape[1]}")
+        unknown = [s.name for s in specs if s.kind not in CODECS]
+        if unknown:
+            raise ValueError(f"columns {listed(unknown)} have a kind with no codec; accepted kinds: {list(KINDS)}")
+        self._labels = {"multi": isinstance(df.columns, pd.MultiIndex), "names": list(df.columns.names)}
+        codecs = []
+        for pos, spec in enumerate(specs):
+            if spec.kind == CATEGORICAL:
+                codec = CategoricalCodec(spec, max_categories=self.max_categories,
+                                         salt=pos * 0x2545F4914F6CDD1D + 1)
+            else:
+                codec = CODECS[spec.kind](spec)
+            codecs.append(codec.fit(df.iloc[:, pos]))
+        self._set_codecs(codecs)
+        return self
+
+    def _set_codecs(self, codecs: list) -> None:
+        """Lay the fitted codecs out in the model arrays."""
+        self._codecs = codecs
+        self._num = [p for p, c in enumerate(codecs) if c.kind in (NUMERICAL, DATETIME)]
+        self._cat = [p for p, c in enumerate(codecs) if c.kind == CATEGORICAL]
+        self._keys = [p for p, c in enumerate(codecs) if c.kind == ID]
+        flagged = [p for p in self._num if codecs[p].has_missing_]
+        self._flags = {p: len(self._cat) + k for k, p in enumerate(flagged)}  # position -> its x_cat column
+        self._where = {c.spec.name: p for p, c in enumerate(codecs)}
+
+    def _fitted(self) -> list:
+        if not hasattr(self, "_codecs"):
+            raise AttributeError("This TableCodec is not fitted yet. Call 'fit' with a DataFrame and its "
+                                 "column specs first.")
+        return self._codecs
+
+    @property
+    def specs(self) -> list[ColumnSpec]:
+        return [c.spec for c in self._fitted()]
+
+    @property
+    def n_num(self) -> int:
+        self._fitted()
+        return len(self._num)
+
+    @property
+    def cat_sizes(self) -> list[int]:
+        codecs = self._fitted()
+        return [codecs[p].n_codes for p in self._cat] + [2] * len(self._flags)
+
+    # -- encode, decode -------------------------------------------------------------
+    def encode(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the fitted table's columns -> ``(x_num float32, x_cat int64)``.
+
+        Raises ValueError listing every column with values the codec cannot
+        take (categories, or missing values, never seen in training).
+        """
+        codecs = self._fitted()
+        labels = [c.spec.name for c in codecs]
+        if list(df.columns) != labels:
+            raise ValueError(f"encode takes the fitted table's columns {listed(labels)}, in order; "
+                             f"got {listed(df.columns)}")
+        num, cat, flags, problems = [], [], [], []
+        for pos in self._num:
+            try:
+                z, missing = codecs[pos].encode(df.iloc[:, pos])
+            except ValueError as err:
+                problems.append(str(err))
+                continue
+            num.append(z)
+            if pos in self._flags:
+                flags.append(missing.astype(np.int64))
+        for pos in self._cat:
+            try:
+                cat.append(codecs[pos].encode(df.iloc[:, pos]))
+            except ValueError as err:
+                problems.append(str(err))
+        if problems:
+            raise ValueError(_joined(problems))
+        n = len(df)
+        x_num = np.stack(num, axis=1).astype(np.float32) if num else np.zeros((n, 0), np.float32)
+        x_cat = np.stack(cat + flags, axis=1).astype(np.int64) if cat + flags else np.zeros((n, 0), np.int64)
+        return x_num, x_cat
+
+    def fit_encode(self, df: pd.DataFrame, specs: list[ColumnSpec]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`fit`, then :meth:`encode` the same table."""
+        return self.fit(df, specs).encode(df)
+
+    def decode(self, x_num: np.ndarray, x_cat: np.ndarray, *, positions: np.ndarray) -> pd.DataFrame:
+        """Model arrays -> a DataFrame with the fitted table's labels, order and dtypes.
+
+        ``positions`` are the rows' positions in the sample stream: new keys and
+        every draw made here are functions of them, so batching never changes a row.
+        """
+        codecs = self._fitted()
+        positions = np.asarray(positions, dtype=np.int64)
+        x_num, x_cat, n = np.asarray(x_num), np.asarray(x_cat), len(positions)
+        if x_num.shape != (n, self.n_num) or x_cat.shape != (n, len(self.cat_sizes)):
+            raise ValueError(f"decode takes x_num of shape ({n}, {self.n_num}) and x_cat of shape "
+                             f"({n}, {len(self.cat_sizes)}) for {n} positions; got {x_num.shape} and {x_cat.shape}")
+        columns = {}
+        for j, pos in enumerate(self._num):
+            missing = x_cat[:, self._flags[pos]] == 1 if pos in self._flags else np.zeros(n, bool)
+            columns[pos] = codecs[pos].decode(x_num[:, j], missing)
+        for j, pos in enumerate(self._cat):
+            columns[pos] = codecs[pos].decode(x_cat[:, j], positions=positions, row_codes=x_cat)
+        for pos in self._keys:
+            columns[pos] = codecs[pos].decode(positions)
+        return self._frame([columns[p] for p in range(len(codecs))], [c.spec.name for c in codecs])
+
+    def _frame(self, columns: list[pd.Series], labels: list) -> pd.DataFrame:
+        out = pd.DataFrame({i: col.reset_index(drop=True) for i, col in enumerate(columns)})
+        if self._labels["multi"]:
+            out.columns = pd.MultiIndex.from_tuples(labels, names=self._labels["names"])
+        else:
+            out.columns = pd.Index(labels, tupleize_cols=False, name=self._labels["names"][0])
+        return out
+
+    # -- what the model needs besides ------------------------------------------------
+    def missing_codes(self) -> list[int | None]:
+        """Per ``x_cat`` column, the code that means "missing" (None when it has none)."""
+        codecs = self._fitted()
+        return [codecs[p].missing_code for p in self._cat] + [1] * len(self._flags)
+
+    def average_draws(self, x_num: np.ndarray) -> np.ndarray:
+        """(draws, rows, numerical columns) normals -> per row, the normal of the draws' mean value."""
+        codecs = self._fitted()
+        out = np.zeros(x_num.shape[1:], np.float64)
+        for j, pos in enumerate(self._num):
+            out[:, j] = codecs[pos].average(x_num[:, :, j])
+        return out
+
+    def categories(self, column: object) -> list:
+        """The categories seen in training of the categorical column labelled ``column`` (pooled ones last)."""
+        codecs = self._fitted()
+        pos = self._where.get(column)
+        if pos is None or codecs[pos].kind != CATEGORICAL:
+            what = "no column named" if pos is None else f"{codecs[pos].kind}, not categorical:"
+            raise ValueError(f"categories: {what} {column!r}; the categorical columns are "
+                             f"{listed(codecs[p].spec.name for p in self._cat)}")
+        return codecs[pos].seen_categories()
+
+    # -- known cells -----------------------------------------------------------------
+    def encode_known(self, frame: pd.DataFrame, cells: np.ndarray, *, present: bool) -> EncodedKnown:
+        """Encode the known cells of partial rows into the model's arrays.
+
+        ``frame`` holds some of the table's columns (by label); ``cells`` (its
+        shape) says which cells are known. A known missing value (None, NaN,
+        NaT) is the fact "missing". Unknown cells get a neutral value (the
+        median, the most frequent category). With ``present``, unknown cells are
+        to be filled with a value, never "missing": the "is missing" flag of
+        their numerical column is set known, and ``forbid_missing`` marks their
+        categorical codes whose "missing" level may not be drawn.
+
+        Raises :class:`KnownValueError` listing every value never seen in
+        training (a category) or outside the seen range (a number or date), and
+        every ID column (keys are generated, not conditioned on).
+        """
+        codecs = self._fitted()
+        cells = np.asarray(cells, bool)
+        if cells.shape != frame.shape:
+            raise ValueError(f"cells must have the frame's shape {frame.shape}; got {cells.shape}")
+        n = len(frame)
+        x_num = np.zeros((n, len(self._num)), np.float32)
+        x_cat = np.zeros((n, len(self.cat_sizes)), np.int64)
+        num_known, cat_known = np.zeros(x_num.shape, bool), np.zeros(x_cat.shape, bool)
+        for j, pos in enumerate(self._cat):
+            x_cat[:, j] = codecs[pos].mode_
+        values, problems = {}, []
+        for k, label in enumerate(frame.columns):
+            pos, rows = self._where.get(label), cells[:, k]
+            if pos is None:
+                problems.append(f"no column named {label!r}; the columns are {listed(self._where)}")
+                continue
+            codec, col = codecs[pos], frame.iloc[:, k]
+            if codec.kind == ID:
+                problems.append(f"column {label!r} holds IDs, which are generated anew for every row; "
+                                f"it cannot be given")
+                continue
+            if codec.kind == CATEGORICAL:
+                j = self._cat.index(pos)
+                got = codec.encode_known(col, rows)
+                x_cat[rows, j], cat_known[rows, j] = got.codes[rows], True
+            else:
+                j = self._num.index(pos)
+                got = codec.encode_known(col, rows)
+                x_num[rows, j], num_known[rows, j] = got.z[rows], True
+                if pos in self._flags:
+                    x_cat[rows, self._flags[pos]], cat_known[rows, self._flags[pos]] = got.missing[rows], True
+            if got.problem:
+                problems.append(got.problem)
+            values[k] = got.values
+        if problems:
+            raise KnownValueError(_joined(problems))
+        forbid = np.zeros(x_cat.shape, bool)
+        if present:
+            for pos, flag in self._flags.items():
+                unknown = ~num_known[:, self._num.index(pos)]
+                x_cat[unknown, flag], cat_known[unknown, flag] = 0, True
+            for j, pos in enumerate(self._cat):
+                forbid[:, j] = codecs[pos].has_missing_ & ~cat_known[:, j]
+        known = pd.DataFrame(values)
+        known.columns = pd.Index(list(frame.columns), tupleize_cols=False, dtype=object)
+        return EncodedKnown(x_num, x_cat, num_known, cat_known, forbid, known)
+
+    # -- plain state -----------------------------------------------------------------
+    def to_state(self) -> dict:
+        codecs = self._fitted()
+        return {"max_categories": self.max_categories,
+                "columns_index": {"multi": self._labels["multi"], "names": list(self._labels["names"])},
+                "columns": [c.to_state() for c in codecs]}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "TableCodec":
+        obj = cls(max_categories=state["max_categories"])
+        index = state["columns_index"]
+        obj._labels = {"multi": index["multi"], "names": list(index["names"])}
+        obj._set_codecs([CODECS[c["spec"]["kind"]].from_state(c) for c in state["columns"]])
+        return obj
+
+
+def _joined(problems: list[str]) -> str:
+    """One problem as it is; several as a list under a count."""
+    if len(problems) == 1:
+        return problems[0]
+    return f"{len(problems)} columns have values the model cannot take:\n- " + "\n- ".join(problems)
