@@ -130,9 +130,7 @@ def _parse_condition(synth, text: str) -> tuple[object, object]:
         return spec.name, int(number) if number.is_integer() and "int" in spec.dtype.lower() else number
     if spec.kind == "categorical":
         # The CSV gave text: match it to a category by its written form ("1" -> 1, "True" -> True).
-        column = synth.transformer_.specs_.index(spec)
-        info = synth.transformer_.cat_info_[column]
-        for value in list(info.categories) + list(info.rare or []):
+        for value in synth.model_.codec.categories(spec.name):
             if str(value) == raw or (isinstance(value, bool) and str(value).lower() == raw.lower()):
                 return spec.name, value
     return spec.name, raw  # dates and unknown categories: the model says what it accepts

@@ -152,7 +152,7 @@ def test_a_long_tail_trains_in_bounded_width_and_keeps_its_levels(tiny_settings)
     df = TABLES["long-tail-category"]()
     synth, out = fit_sample(df, tiny_settings, n=500)
     assert df["tail"].nunique() > 1000
-    assert synth.transformer_.cat_sizes_ == [1000]  # 999 levels + the pooled tail
+    assert synth.model_.codec.cat_sizes == [1000]  # 999 levels + the pooled tail
     assert set(out["tail"]) <= set(df["tail"])
 
 
