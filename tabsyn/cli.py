@@ -2,6 +2,13 @@
 
 Commands: ``fit``, ``sample``, ``impute``, ``evaluate`` and ``demo`` (``tabsyn COMMAND --help``).
 Errors print one line and exit with status 2; ``--debug`` shows the traceback.
+
+Files (see :data:`FILES_HELP`, shown by ``tabsyn --help``): every output path is checked,
+and its missing folders created, before any work starts. Each output is written to a
+hidden temporary file beside it and renamed over it when complete, so an output is
+either whole or left as it was. SIGINT (Ctrl-C) and SIGTERM remove the temporary file
+and exit with 130 and 143; SIGKILL cannot be caught and leaves the hidden
+``.NAME.XXXXXXXX.partial`` file behind, never a truncated output.
 """
 
 from __future__ import annotations
@@ -9,8 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +29,34 @@ import pandas as pd
 
 EXIT_ERROR = 2
 
+FILES_HELP = """\
+output files:
+  Missing folders in an output path are created; an output that cannot be written
+  (its folder is read-only, or a part of its path is a file) is refused with exit
+  status 2 before any work starts. Each output is written to a hidden temporary file
+  beside it (.NAME.XXXXXXXX.partial) and renamed over NAME when complete: NAME is
+  either whole or left as it was, and when two runs write the same NAME, each writes
+  a whole file and the last to finish wins.
+  Ctrl-C (SIGINT) and SIGTERM remove the temporary file, print one line and exit with
+  status 130 and 143. SIGKILL (kill -9) cannot be caught: it leaves the hidden
+  .NAME.XXXXXXXX.partial file (safe to delete), never a truncated NAME.
+"""
+
 
 class CLIError(Exception):
     """A user-facing problem: printed as one line."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: unwinds like KeyboardInterrupt, so temporary files are removed."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+        self.exit_code = 128 + signum   # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+
+    def __str__(self) -> str:
+        return {signal.SIGINT: "SIGINT (Ctrl-C)", signal.SIGTERM: "SIGTERM"}.get(self.signum, f"signal {self.signum}")
 
 
 # -- CSV with faithful dtypes ----------------------------------------------------
@@ -62,22 +98,70 @@ def read_csv(path: str) -> pd.DataFrame:
     return pd.DataFrame({c: _typed_column(raw[c]) for c in raw.columns})
 
 
-def write_csv_atomic(frames, path: str) -> int:
-    """Write DataFrames (an iterable, written as they come) to ``path`` via a temporary
-    name renamed at the end, so a partly written file never looks complete."""
+# -- output files: checked first, written whole or not at all ------------------------
+_PENDING: list[str] = []   # outputs this command will write and has not written yet
+
+
+def check_output(path: str | os.PathLike, option: str) -> None:
+    """Before any work: create the missing folders of ``path`` and make sure a file can be
+    created there; refuse a folder, a path through a file, or a folder that is not writable."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.partial")
-    rows = 0
+    where = f"cannot write {option} {os.fspath(path)}"
+    if target.is_dir():
+        raise CLIError(f"{where}: it is a folder; give a file name inside it")
+    parent = existing = target.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise CLIError(f"{where}: {existing} is a file, not a folder")
     try:
-        with open(tmp, "w", newline="") as fh:
-            for i, frame in enumerate(frames):
-                frame.to_csv(fh, header=(i == 0), index=False)
-                rows += len(frame)
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"{where}: cannot create the folder {exc.filename or parent} ({exc.strerror or exc})") from None
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.", suffix=".partial")
+    except OSError as exc:
+        raise CLIError(f"{where}: the folder {parent} is not writable ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(probe)
+    _PENDING.append(os.fspath(path))
+
+
+def _default_mode() -> int:
+    """The permissions a new file gets (mkstemp's are 0600, private)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike):
+    """Yield a unique hidden temporary path beside ``path`` to write; when the block ends
+    it replaces ``path`` in one step, and on any error or signal it is removed instead."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)   # done by check_output on the command line
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    try:
+        os.close(fd)
+        yield tmp
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, _default_mode())
         os.replace(tmp, target)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        Path(tmp).unlink(missing_ok=True)
         raise
+    if os.fspath(path) in _PENDING:
+        _PENDING.remove(os.fspath(path))
+
+
+def write_csv_atomic(frames, path: str) -> int:
+    """Write DataFrames (an iterable, written as they come) to ``path`` through :func:`atomic_output`."""
+    rows = 0
+    with atomic_output(path) as tmp, open(tmp, "w", newline="") as fh:
+        for i, frame in enumerate(frames):
+            frame.to_csv(fh, header=(i == 0), index=False)
+            rows += len(frame)
     return rows
 
 
@@ -103,12 +187,15 @@ def cmd_fit(args) -> None:
     df = read_csv(args.data)
     if args.target is not None and args.target not in df.columns:
         raise CLIError(f"--target {args.target!r} is not a column of {args.data}; columns: {list(df.columns)}")
+    check_output(args.output, "-o")
     synth = TabSynthesizer(preset=args.preset, device=args.device, random_state=args.seed,
                            verbose=not args.quiet, time_budget=args.time_budget,
                            vae_steps=args.vae_steps, diffusion_steps=args.diffusion_steps)
     synth.fit(df)
-    synth.save(args.output)
-    print(f"fitted {len(df)} rows x {df.shape[1]} columns in {synth.fit_seconds_:.0f} s; model written to {args.output}")
+    with atomic_output(args.output) as tmp:
+        synth.save(tmp)
+    print(f"fitted {len(df)} rows x {df.shape[1]} columns in {synth.fit_seconds_:.0f} s; "
+          f"model written to {args.output}")
 
 
 def _parse_condition(synth, text: str) -> tuple[object, object]:
@@ -160,10 +247,12 @@ def cmd_sample(args) -> None:
         if args.condition:
             raise CLIError("--condition and --known do not go together; put the fixed values in the known CSV")
         known = read_csv(args.known)
+        check_output(args.output, "-o")
         frames = [synth.sample_remaining_columns(known, privacy_guard=guard, guidance_scale=args.guidance_scale,
                                                  random_state=seed, batch_size=batch)]
     else:
         conditions = dict(_parse_condition(synth, c) for c in args.condition) or None
+        check_output(args.output, "-o")
         frames = synth.sample_batches(args.n, conditions=conditions, privacy_guard=guard,
                                       guidance_scale=args.guidance_scale, random_state=seed, batch_size=batch)
     reports = []
@@ -184,6 +273,7 @@ def cmd_impute(args) -> None:
     if args.draws <= 0:
         raise CLIError(f"--draws must be a positive integer; got {args.draws}")
     df = read_csv(args.data)
+    check_output(args.output, "-o")
     start = time.perf_counter()
     filled = synth.impute(df, draws=args.draws, guidance_scale=args.guidance_scale, random_state=args.seed)
     holes = int(df.isna().to_numpy().sum()) - int(filled.isna().to_numpy().sum())
@@ -196,6 +286,9 @@ def cmd_evaluate(args) -> None:
 
     real, synthetic = read_csv(args.real), read_csv(args.synthetic)
     holdout = read_csv(args.holdout) if args.holdout else None
+    for path, option in ((args.report, "--report"), (args.json, "--json")):
+        if path:
+            check_output(path, option)
     result = evaluate(real, synthetic, holdout=holdout, target=args.target)
     _write_reports(result, args.report, args.json)
 
@@ -203,10 +296,12 @@ def cmd_evaluate(args) -> None:
 def _write_reports(result, report: str | None, json_path: str | None) -> None:
     scores = result.to_dict()
     if report:
-        result.to_html(report)
+        with atomic_output(report) as tmp:
+            result.to_html(tmp)
         print(f"report: {os.path.abspath(report)}")
     if json_path:
-        Path(json_path).write_text(json.dumps(scores, indent=2, default=str))
+        with atomic_output(json_path) as tmp:
+            Path(tmp).write_text(json.dumps(scores, indent=2, default=str))
         print(f"scores: {os.path.abspath(json_path)}")
     print(result.to_frame().to_string())
 
@@ -217,7 +312,9 @@ def cmd_demo(args) -> None:
     from tabsyn.evaluation import evaluate
 
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    files = {name: out / name for name in ("adult_synthetic.csv", "adult.tabsyn", "report.html", "scores.json")}
+    for path in files.values():
+        check_output(path, "--out")
     df, target, _ = load_adult()
     train, holdout = train_holdout_split(df, seed=0)
     print(f"Adult: {len(train)} training rows, {len(holdout)} holdout rows, target {target!r}")
@@ -230,42 +327,47 @@ def cmd_demo(args) -> None:
     print(f"sample: {len(synthetic)} rows in {time.perf_counter() - start:.1f} s")
     if guard is not False:
         _print_guard([synthetic.attrs["privacy_guard"]])
-    csv_path = out / "adult_synthetic.csv"
-    write_csv_atomic([synthetic], str(csv_path))
-    synth.save(out / "adult.tabsyn")
-    print(f"synthetic CSV: {csv_path.resolve()}\nmodel: {(out / 'adult.tabsyn').resolve()}")
+    write_csv_atomic([synthetic], files["adult_synthetic.csv"])
+    with atomic_output(files["adult.tabsyn"]) as tmp:
+        synth.save(tmp)
+    print(f"synthetic CSV: {files['adult_synthetic.csv'].resolve()}\nmodel: {files['adult.tabsyn'].resolve()}")
     result = evaluate(train, synthetic, holdout=holdout, target=target)
-    _write_reports(result, str(out / "report.html"), str(out / "scores.json"))
+    _write_reports(result, str(files["report.html"]), str(files["scores.json"]))
 
 
 def build_parser() -> argparse.ArgumentParser:
     from tabsyn import __version__
     from tabsyn.tabular.synthesizer import GUIDANCE_SCALE, PRESETS
 
-    parser = argparse.ArgumentParser(prog="tabsyn", description="Synthetic tables by latent diffusion (TabSyn).")
+    parser = argparse.ArgumentParser(prog="tabsyn", description="Synthetic tables by latent diffusion (TabSyn).",
+                                     epilog=FILES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"tabsyn {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    files = dict(epilog=FILES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)  # in every --help
 
-    p = sub.add_parser("fit", help="fit a synthesizer on a CSV and save it")
+    p = sub.add_parser("fit", help="fit a synthesizer on a CSV and save it", **files)
     p.add_argument("data", help="the real table, a CSV with a header row")
-    p.add_argument("-o", "--output", required=True, help="where to write the model file")
+    p.add_argument("-o", "--output", required=True, help="where to write the model file (missing folders are created)")
     p.add_argument("--target", help="column to check exists (used by evaluate for ML efficacy)")
-    p.add_argument("--preset", default="default", choices=sorted(PRESETS), help="sizes and budgets (default: %(default)s)")
+    p.add_argument("--preset", default="default", choices=sorted(PRESETS),
+                   help="sizes and budgets (default: %(default)s)")
     p.add_argument("--time-budget", type=float, default=None, help="stop training after this many seconds")
     p.add_argument("--vae-steps", type=int, default=None, help="VAE optimiser steps (default: the preset's)")
-    p.add_argument("--diffusion-steps", type=int, default=None, help="diffusion optimiser steps (default: the preset's)")
+    p.add_argument("--diffusion-steps", type=int, default=None,
+                   help="diffusion optimiser steps (default: the preset's)")
     p.add_argument("--seed", type=int, default=None, help="random seed for a reproducible fit")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_fit)
 
-    p = sub.add_parser("sample", help="write synthetic rows from a saved model to a CSV")
+    p = sub.add_parser("sample", help="write synthetic rows from a saved model to a CSV", **files)
     p.add_argument("model", help="a model file written by `tabsyn fit`")
     p.add_argument("-n", type=int, default=None, help="number of rows")
-    p.add_argument("-o", "--output", required=True, help="the synthetic CSV to write")
+    p.add_argument("-o", "--output", required=True, help="the synthetic CSV to write (missing folders are created)")
     p.add_argument("--seed", type=int, default=None, help="random seed for reproducible rows")
-    p.add_argument("--batch-size", type=int, default=50_000, help="rows generated and written at a time (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=50_000,
+                   help="rows generated and written at a time (default: %(default)s)")
     p.add_argument("--condition", action="append", default=[], metavar="COLUMN=VALUE",
                    help="fix a column's value in every row (repeatable), e.g. --condition sex=Female")
     p.add_argument("--known", metavar="CSV", help="complete these rows: keep their columns, draw the others")
@@ -279,10 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: %(default)s)")
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("impute", help="fill the missing cells of a CSV from a saved model")
+    p = sub.add_parser("impute", help="fill the missing cells of a CSV from a saved model", **files)
     p.add_argument("model", help="a model file written by `tabsyn fit` on a table with these columns")
     p.add_argument("data", help="a CSV with every column of the table; empty cells are filled")
-    p.add_argument("-o", "--output", required=True, help="the filled CSV to write")
+    p.add_argument("-o", "--output", required=True, help="the filled CSV to write (missing folders are created)")
     p.add_argument("--draws", type=int, default=10, help="draws per missing cell, averaged (default: %(default)s)")
     p.add_argument("--guidance-scale", type=float, default=GUIDANCE_SCALE, metavar="W",
                    help="how closely draws follow the known cells; 1 = the model's plain conditional "
@@ -290,17 +392,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="random seed for reproducible values")
     p.set_defaults(func=cmd_impute)
 
-    p = sub.add_parser("evaluate", help="score a synthetic CSV against the real one")
+    p = sub.add_parser("evaluate", help="score a synthetic CSV against the real one", **files)
     p.add_argument("real")
     p.add_argument("synthetic")
     p.add_argument("--holdout", help="real rows not used for fitting: enables ML efficacy and privacy")
     p.add_argument("--target", help="column to predict for ML efficacy")
-    p.add_argument("--report", help="write a self-contained HTML report here")
-    p.add_argument("--json", help="write the scores as JSON here")
+    p.add_argument("--report", help="write a self-contained HTML report here (missing folders are created)")
+    p.add_argument("--json", help="write the scores as JSON here (missing folders are created)")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("demo", help="fit Adult, sample it, write the CSV, model and HTML report")
-    p.add_argument("--out", default="tabsyn-demo", help="output folder (default: %(default)s)")
+    p = sub.add_parser("demo", help="fit Adult, sample it, write the CSV, model and HTML report", **files)
+    p.add_argument("--out", default="tabsyn-demo", help="output folder, created if missing (default: %(default)s)")
     p.add_argument("--preset", default="default", choices=sorted(PRESETS))
     p.add_argument("--rows", type=int, default=None, help="rows to sample (default: as many as the training split)")
     p.add_argument("--seed", type=int, default=0)
@@ -312,17 +414,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+@contextmanager
+def _signals_raise():
+    """While a command runs, SIGINT and SIGTERM raise :class:`Interrupted` (once: a second
+    signal during the cleanup is ignored). A signal the caller ignores (nohup, ``&``) stays ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handled = [s for s in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(s) is not signal.SIG_IGN]
+    previous = {s: signal.getsignal(s) for s in handled}
+
+    def handler(signum, frame):
+        for s in handled:
+            signal.signal(s, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    for s in handled:
+        signal.signal(s, handler)
     try:
-        args.func(args)
-    except (CLIError, ValueError, TypeError, FileNotFoundError, OSError) as exc:
-        if args.debug:
-            raise
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"tabsyn {args.command}: error: {message}", file=sys.stderr)
-        return EXIT_ERROR
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, signal.SIG_DFL if h is None else h)
+
+
+def main(argv: list[str] | None = None) -> int:
+    _PENDING.clear()
+    args, command = None, "tabsyn"
+    with _signals_raise():
+        try:
+            args = build_parser().parse_args(argv)
+            command = f"tabsyn {args.command}"
+            args.func(args)
+        except (Interrupted, KeyboardInterrupt) as exc:
+            stop = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
+            unwritten = f"; nothing written to {', '.join(_PENDING)}" if _PENDING else ""
+            print(f"{command}: stopped by {stop}{unwritten}", file=sys.stderr)
+            return stop.exit_code
+        except (CLIError, ValueError, TypeError, FileNotFoundError, OSError) as exc:
+            if args is not None and args.debug:
+                raise
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            print(f"{command}: error: {message}", file=sys.stderr)
+            return EXIT_ERROR
     return 0
 
 

@@ -1,29 +1,51 @@
 """The real commands, run in a subprocess on a slice of Adult."""
 
+import csv
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
 
-from tabsyn.cli import read_csv
+from tabsyn.cli import main, read_csv
 
 
-def run(*args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "tabsyn", *map(str, args)], capture_output=True, text=True, timeout=600)
+def run(*args, check=True, timeout=600):
+    proc = subprocess.run([sys.executable, "-m", "tabsyn", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"tabsyn {args} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
 
 
+def start(*args):
+    return subprocess.Popen([sys.executable, "-m", "tabsyn", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def partial_files(folder):
+    return sorted(folder.glob(".*partial"))
+
+
 @pytest.fixture(scope="module")
 def csv_and_model(adult_small, tmp_path_factory):
+    """A tiny model of 600 Adult rows, fitted into folders that do not exist yet."""
     folder = tmp_path_factory.mktemp("cli")
     data = folder / "adult.csv"
-    adult_small.head(600).to_csv(data, index=False)
-    model = folder / "model.tabsyn"
-    run("fit", data, "-o", model, "--preset", "fast", "--vae-steps", "40", "--diffusion-steps", "60", "--seed", "0", "--quiet")
+    table = adult_small.head(600)
+    table.to_csv(data, index=False)
+    model = folder / "new" / "folders" / "model.tabsyn"
+    run("fit", data, "-o", model, "--preset", "fast", "--vae-steps", "40", "--diffusion-steps", "60", "--seed", "0",
+        "--quiet")
     return data, model
+
+
+def test_fit_creates_the_missing_folders_of_its_output(csv_and_model):
+    _, model = csv_and_model
+    assert model.is_file() and not partial_files(model.parent)
 
 
 def test_fit_then_sample_writes_a_csv_with_the_same_header(csv_and_model, tmp_path):
@@ -34,7 +56,7 @@ def test_fit_then_sample_writes_a_csv_with_the_same_header(csv_and_model, tmp_pa
     synthetic, real = read_csv(str(out)), read_csv(str(data))
     assert list(synthetic.columns) == list(real.columns) and len(synthetic) == 250
     assert (synthetic.dtypes == real.dtypes).all()
-    assert not list(tmp_path.glob(".*partial"))
+    assert not partial_files(tmp_path)
 
 
 def test_sample_is_reproducible_with_a_seed_and_independent_of_batch_size(csv_and_model, tmp_path):
@@ -46,7 +68,8 @@ def test_sample_is_reproducible_with_a_seed_and_independent_of_batch_size(csv_an
 
 @pytest.mark.parametrize("args, message", [
     (["fit", "missing.csv", "-o", "m"], "tabsyn fit: error: no such file: missing.csv"),
-    (["sample", "missing.tabsyn", "-n", "5", "-o", "x.csv"], "tabsyn sample: error: no such model file: missing.tabsyn"),
+    (["sample", "missing.tabsyn", "-n", "5", "-o", "x.csv"],
+     "tabsyn sample: error: no such model file: missing.tabsyn"),
 ])
 def test_errors_print_one_line_and_exit_non_zero(args, message, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "tabsyn", *args], capture_output=True, text=True, cwd=tmp_path)
@@ -128,20 +151,25 @@ def test_evaluate_writes_a_report_and_scores(csv_and_model, tmp_path):
     real.iloc[:400].to_csv(tmp_path / "train.csv", index=False)
     real.iloc[400:].to_csv(tmp_path / "holdout.csv", index=False)
     run("sample", model, "-n", 300, "-o", tmp_path / "s.csv", "--seed", "0")
+    reports = tmp_path / "not" / "yet"   # missing folders are created
     proc = run("evaluate", tmp_path / "train.csv", tmp_path / "s.csv", "--holdout", tmp_path / "holdout.csv",
-               "--target", "income", "--report", tmp_path / "r.html", "--json", tmp_path / "r.json")
+               "--target", "income", "--report", reports / "r.html", "--json", reports / "r.json")
     assert "quality" in proc.stdout
-    scores = json.loads((tmp_path / "r.json").read_text())
+    scores = json.loads((reports / "r.json").read_text())
     assert 0 < scores["fidelity"]["quality_score"] <= 1 and "dcr_share" in scores["privacy"]
-    assert (tmp_path / "r.html").read_text().lstrip().lower().startswith("<!doctype html>")
+    assert (reports / "r.html").read_text().lstrip().lower().startswith("<!doctype html>")
+    assert not partial_files(reports)
 
 
 @pytest.mark.parametrize("args, message", [
     (["--condition", "sexx=1"], "tabsyn sample: error: --condition 'sexx=1': no column named 'sexx'; the columns are"),
-    (["--condition", "sex=F"], "tabsyn sample: error: column 'sex': 'F' never seen in training; accepted: 'Female', 'Male'"),
-    (["--condition", "age=old"], "tabsyn sample: error: --condition 'age=old': column 'age' is numerical; 'old' is not a number"),
+    (["--condition", "sex=F"],
+     "tabsyn sample: error: column 'sex': 'F' never seen in training; accepted: 'Female', 'Male'"),
+    (["--condition", "age=old"],
+     "tabsyn sample: error: --condition 'age=old': column 'age' is numerical; 'old' is not a number"),
     (["--condition", "sex"], "tabsyn sample: error: --condition takes COLUMN=VALUE; got 'sex'"),
-    (["--privacy-quantile", "1.5"], "tabsyn sample: error: privacy_guard must be False, True (quantile 0.01) or a quantile"),
+    (["--privacy-quantile", "1.5"],
+     "tabsyn sample: error: privacy_guard must be False, True (quantile 0.01) or a quantile"),
 ])
 def test_sample_errors_are_one_line(csv_and_model, tmp_path, args, message):
     _, model = csv_and_model
@@ -157,3 +185,104 @@ def test_sample_needs_n_or_known_and_impute_needs_every_column(csv_and_model, tm
     read_csv(str(data)).drop(columns="income").head(5).to_csv(tmp_path / "partial.csv", index=False)
     proc = run("impute", model, tmp_path / "partial.csv", "-o", tmp_path / "f.csv", check=False)
     assert proc.returncode == 2 and "df: columns ['income'] are missing; pass every column" in proc.stderr
+
+
+# -- item 1: concurrent writers ---------------------------------------------------------
+def test_two_samplers_writing_one_output_each_write_a_whole_file(csv_and_model, tmp_path):
+    data, model = csv_and_model
+    out = tmp_path / "conc" / "out.csv"
+    procs = [start("sample", model, "-n", 3000, "--batch-size", 100, "--seed", seed, "--no-privacy-guard", "-o", out)
+             for seed in (1, 2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+    with open(out, newline="") as fh:
+        header, *rows = list(csv.reader(fh))
+    assert header == next(csv.reader(open(data, newline="")))
+    assert len(rows) == 3000 and {len(row) for row in rows} == {len(header)}
+    assert len(read_csv(str(out))) == 3000
+    assert not partial_files(out.parent)
+
+
+# -- item 2: outputs checked before the work ----------------------------------------------
+def _one_line_error(proc, command):
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"tabsyn {command}: error: cannot write ") and proc.stderr.count("\n") == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_an_output_under_a_file_is_refused_before_any_work(csv_and_model, tmp_path):
+    data, model = csv_and_model
+    blocker = tmp_path / "somefile"
+    blocker.write_text("not a folder")
+    read_csv(str(data)).head(20).to_csv(tmp_path / "holes.csv", index=False)
+    huge = 10**8   # steps or rows that would run for hours: the check must come first
+    commands = {
+        "fit": ["fit", data, "-o", blocker / "x.tabsyn", "--vae-steps", huge, "--diffusion-steps", huge, "--quiet"],
+        "sample": ["sample", model, "-n", huge, "-o", blocker / "sub" / "x.csv"],
+        "impute": ["impute", model, tmp_path / "holes.csv", "-o", blocker / "x.csv", "--draws", huge],
+        "evaluate": ["evaluate", data, data, "--json", tmp_path / "ok.json", "--report", blocker / "r.html"],
+    }
+    for command, args in commands.items():
+        proc = run(*args, check=False, timeout=300)
+        _one_line_error(proc, command)
+        assert f"{blocker} is a file, not a folder" in proc.stderr
+        assert proc.stdout == ""
+    assert blocker.read_text() == "not a folder" and not (tmp_path / "ok.json").exists()
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into read-only folders")
+def test_an_output_in_a_read_only_folder_is_refused_before_fitting(csv_and_model, tmp_path):
+    data, _ = csv_and_model
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        proc = run("fit", data, "-o", locked / "m.tabsyn", "--vae-steps", 10**8, "--quiet", check=False, timeout=300)
+        _one_line_error(proc, "fit")
+        assert f"the folder {locked} is not writable" in proc.stderr
+        proc = run("fit", data, "-o", locked / "sub" / "m.tabsyn", "--quiet", check=False, timeout=300)
+        _one_line_error(proc, "fit")
+        assert "cannot create the folder" in proc.stderr
+    finally:
+        locked.chmod(0o700)
+    assert list(locked.iterdir()) == []
+
+
+def test_a_folder_as_output_is_refused(csv_and_model, tmp_path):
+    _, model = csv_and_model
+    proc = run("sample", model, "-n", 5, "-o", tmp_path, check=False)
+    _one_line_error(proc, "sample")
+    assert "it is a folder; give a file name inside it" in proc.stderr
+
+
+# -- item 7: signals ----------------------------------------------------------------------
+@pytest.mark.parametrize("signum, code, name",
+                         [(signal.SIGINT, 130, "SIGINT (Ctrl-C)"), (signal.SIGTERM, 143, "SIGTERM")])
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_signal_mid_write_leaves_no_partial_file_and_the_output_untouched(csv_and_model, tmp_path, signum, code,
+                                                                            name, existing):
+    _, model = csv_and_model
+    out = tmp_path / "out.csv"
+    if existing:
+        out.write_text("an earlier output\n")
+    proc = start("sample", model, "-n", 10**7, "--batch-size", 50, "--no-privacy-guard", "-o", out)
+    deadline = time.monotonic() + 300
+    while not any(p.stat().st_size > 0 for p in partial_files(tmp_path)):   # rows are being written
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else "slow"
+        time.sleep(0.05)
+    proc.send_signal(signum)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == code
+    assert stderr == f"tabsyn sample: stopped by {name}; nothing written to {out}\n"
+    assert not partial_files(tmp_path)
+    assert (out.read_text() == "an earlier output\n") if existing else not out.exists()
+
+
+def test_help_says_what_happens_to_files(capsys):
+    for command in ("sample", "fit"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        assert "Missing folders in an output path are created" in text and "SIGKILL" in text
+        assert ".NAME.XXXXXXXX.partial" in text
