@@ -14,6 +14,7 @@ and exit with 130 and 143; SIGKILL cannot be caught and leaves the hidden
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -40,6 +42,10 @@ output files:
   Ctrl-C (SIGINT) and SIGTERM remove the temporary file, print one line and exit with
   status 130 and 143. SIGKILL (kill -9) cannot be caught: it leaves the hidden
   .NAME.XXXXXXXX.partial file (safe to delete), never a truncated NAME.
+
+input CSVs:
+  The first row is the header, kept exactly as written (spaces included; an empty
+  header cell is a column named ""). Duplicate header names are refused.
 """
 
 
@@ -87,15 +93,33 @@ def _typed_column(raw: pd.Series) -> pd.Series:
     return raw
 
 
+def _read_header(path: str) -> list[str]:
+    """The header row exactly as written (pandas would rename duplicates, strip spaces
+    and call an empty name "Unnamed: N"); blank lines before it are skipped, as pandas does."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        return next((row for row in csv.reader(fh) if row), [])
+
+
 def read_csv(path: str) -> pd.DataFrame:
-    """Read a CSV keeping what a user means: ints stay ints, "007" stays "007", dates are dates."""
+    """Read a CSV keeping what a user means: ints stay ints, "007" stays "007", dates are dates,
+    and the header exactly as written. Duplicate header names are refused."""
     if not os.path.isfile(path):
         raise CLIError(f"no such file: {path}")
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=True, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        header = _read_header(path)
+        # header=None: a data row longer than the header is an error, not a silent index column.
+        raw = pd.read_csv(path, dtype=str, header=None, keep_default_na=True, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as exc:
         raise CLIError(f"cannot read {path} as CSV: {str(exc).splitlines()[0]}") from None
-    return pd.DataFrame({c: _typed_column(raw[c]) for c in raw.columns})
+    if len(header) != raw.shape[1]:
+        raise CLIError(f"cannot read {path} as CSV: its header has {len(header)} fields, its rows {raw.shape[1]}")
+    duplicated = [name for name, count in Counter(header).items() if count > 1]
+    if duplicated:
+        where = "; ".join(f"{name!r} in columns {[i + 1 for i, h in enumerate(header) if h == name]}"
+                          for name in duplicated)
+        raise CLIError(f"{path}: duplicate column names in the header: {where}; give every column its own name")
+    raw = raw.iloc[1:].reset_index(drop=True)
+    return pd.DataFrame({name: _typed_column(raw[i]) for i, name in enumerate(header)}, columns=header)
 
 
 # -- output files: checked first, written whole or not at all ------------------------

@@ -10,7 +10,7 @@ import time
 import pandas as pd
 import pytest
 
-from tabsyn.cli import main, read_csv
+from tabsyn.cli import CLIError, main, read_csv
 
 
 def run(*args, check=True, timeout=600):
@@ -32,10 +32,11 @@ def partial_files(folder):
 
 @pytest.fixture(scope="module")
 def csv_and_model(adult_small, tmp_path_factory):
-    """A tiny model of 600 Adult rows, fitted into folders that do not exist yet."""
+    """A tiny model of 600 Adult rows whose CSV has a header with spaces (' native country '),
+    fitted into folders that do not exist yet."""
     folder = tmp_path_factory.mktemp("cli")
     data = folder / "adult.csv"
-    table = adult_small.head(600)
+    table = adult_small.head(600).rename(columns={"native-country": " native country "})
     table.to_csv(data, index=False)
     model = folder / "new" / "folders" / "model.tabsyn"
     run("fit", data, "-o", model, "--preset", "fast", "--vae-steps", "40", "--diffusion-steps", "60", "--seed", "0",
@@ -56,6 +57,7 @@ def test_fit_then_sample_writes_a_csv_with_the_same_header(csv_and_model, tmp_pa
     synthetic, real = read_csv(str(out)), read_csv(str(data))
     assert list(synthetic.columns) == list(real.columns) and len(synthetic) == 250
     assert (synthetic.dtypes == real.dtypes).all()
+    assert out.read_text().splitlines()[0] == data.read_text().splitlines()[0]  # header as written
     assert not partial_files(tmp_path)
 
 
@@ -254,6 +256,38 @@ def test_a_folder_as_output_is_refused(csv_and_model, tmp_path):
     proc = run("sample", model, "-n", 5, "-o", tmp_path, check=False)
     _one_line_error(proc, "sample")
     assert "it is a folder; give a file name inside it" in proc.stderr
+
+
+# -- item 5: headers as written -------------------------------------------------------
+def test_read_csv_refuses_duplicate_headers_and_names_them(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,a,b,c,b\n1,2,3,4,5\n")
+    with pytest.raises(CLIError, match=r"duplicate column names in the header: 'a' in columns \[1, 2\]; "
+                                       r"'b' in columns \[3, 5\]; give every column its own name"):
+        read_csv(str(path))
+
+
+def test_read_csv_keeps_headers_exactly_as_written(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text('\ufeff id, two words ,,"quoted, comma"\n1,x,2,3\n2,y,3,4\n')
+    df = read_csv(str(path))
+    assert list(df.columns) == [" id", " two words ", "", "quoted, comma"]   # BOM dropped, nothing else
+    assert df[" two words "].tolist() == ["x", "y"] and df[""].tolist() == [2, 3]
+
+
+def test_read_csv_refuses_rows_longer_than_the_header(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("a,b\n1,2,3\n4,5,6\n")   # pandas would silently make column 'a' the index
+    with pytest.raises(CLIError, match="cannot read .* as CSV: .*Expected 2 fields in line 2, saw 3"):
+        read_csv(str(path))
+
+
+def test_fit_refuses_a_duplicate_header_in_one_line(tmp_path):
+    (tmp_path / "d.csv").write_text("x,x,y\n" + "1,2,3\n" * 30)
+    proc = run("fit", tmp_path / "d.csv", "-o", tmp_path / "m.tabsyn", check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert "duplicate column names in the header: 'x' in columns [1, 2]" in proc.stderr
+    assert not (tmp_path / "m.tabsyn").exists()
 
 
 # -- item 7: signals ----------------------------------------------------------------------
