@@ -179,14 +179,66 @@ def atomic_output(path: str | os.PathLike):
         _PENDING.remove(os.fspath(path))
 
 
-def write_csv_atomic(frames, path: str) -> int:
-    """Write DataFrames (an iterable, written as they come) to ``path`` through :func:`atomic_output`."""
+# Cells a spreadsheet would run as a formula (OWASP "CSV injection"); CSV exporters prefix a '.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_text(dtype) -> bool:
+    return dtype == object or isinstance(dtype, (pd.StringDtype, pd.CategoricalDtype))
+
+
+def _scan_text(frame: pd.DataFrame) -> tuple[dict[int, np.ndarray], bool]:
+    """Column position -> mask of the text cells that start like a formula (numbers never),
+    and whether any text cell holds a carriage return."""
+    found, has_cr = {}, False
+    for i, dtype in enumerate(frame.dtypes):
+        if _is_text(dtype):
+            text = frame.iloc[:, i].astype(object).map(lambda v: v if isinstance(v, str) else "")
+            mask = text.str.startswith(FORMULA_STARTS).to_numpy(dtype=bool)
+            if mask.any():
+                found[i] = mask
+            has_cr = has_cr or bool(text.str.contains("\r", regex=False).any())
+    return found, has_cr
+
+
+def write_csv_atomic(frames, path: str, *, escape_formulas: bool = False, counts: Counter | None = None) -> int:
+    """Write DataFrames (an iterable, written as they come) to ``path`` through :func:`atomic_output`.
+
+    Text cells starting like a formula are counted per column in ``counts``, and written
+    with a leading ``'`` when ``escape_formulas``. Returns the number of rows written.
+    """
+    counts = Counter() if counts is None else counts
     rows = 0
     with atomic_output(path) as tmp, open(tmp, "w", newline="") as fh:
         for i, frame in enumerate(frames):
-            frame.to_csv(fh, header=(i == 0), index=False)
+            found, has_cr = _scan_text(frame)
+            if found and escape_formulas:
+                frame = frame.copy()
+            for j, mask in found.items():
+                counts[frame.columns[j]] += int(mask.sum())
+                if escape_formulas:
+                    column = frame.iloc[:, j].astype(object)
+                    column[mask] = "'" + column[mask]
+                    frame.isetitem(j, column)
+            # Python's csv writer leaves a bare CR unquoted (it ends lines with LF), which
+            # breaks the row for every reader: such batches quote all their text.
+            quoting = csv.QUOTE_NONNUMERIC if has_cr else csv.QUOTE_MINIMAL
+            frame.to_csv(fh, header=(i == 0), index=False, quoting=quoting)
             rows += len(frame)
     return rows
+
+
+def _report_formulas(command: str, path: str, counts: Counter, escaped: bool) -> None:
+    """One line about formula-like cells: what was escaped, or a warning on stderr."""
+    if not counts:
+        return
+    cells, columns = sum(counts.values()), list(counts)
+    if escaped:
+        print(f"escaped {cells} formula-like cells in columns {columns} with a leading '")
+    else:
+        print(f"tabsyn {command}: warning: {cells} cells of {path} in columns {columns} start with =, +, -, @, "
+              f"tab or CR and may run as formulas in a spreadsheet; --escape-formulas writes them with a leading '",
+              file=sys.stderr)
 
 
 # -- commands ----------------------------------------------------------------------
@@ -286,10 +338,12 @@ def cmd_sample(args) -> None:
             reports.append(frame.attrs.get("privacy_guard"))
             yield frame
 
-    rows = write_csv_atomic(keep_reports(frames), args.output)
+    formulas = Counter()
+    rows = write_csv_atomic(keep_reports(frames), args.output, escape_formulas=args.escape_formulas, counts=formulas)
     print(f"wrote {rows} synthetic rows to {args.output} in {time.perf_counter() - start:.1f} s")
     if guard is not False:
         _print_guard(reports)
+    _report_formulas("sample", args.output, formulas, args.escape_formulas)
 
 
 def cmd_impute(args) -> None:
@@ -301,8 +355,10 @@ def cmd_impute(args) -> None:
     start = time.perf_counter()
     filled = synth.impute(df, draws=args.draws, guidance_scale=args.guidance_scale, random_state=args.seed)
     holes = int(df.isna().to_numpy().sum()) - int(filled.isna().to_numpy().sum())
-    rows = write_csv_atomic([filled], args.output)
+    formulas = Counter()
+    rows = write_csv_atomic([filled], args.output, escape_formulas=args.escape_formulas, counts=formulas)
     print(f"filled {holes} missing cells in {rows} rows; wrote {args.output} in {time.perf_counter() - start:.1f} s")
+    _report_formulas("impute", args.output, formulas, args.escape_formulas)
 
 
 def cmd_evaluate(args) -> None:
@@ -403,6 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--privacy-quantile", type=float, default=0.01, metavar="Q",
                    help="the guard's threshold: this quantile of held-out rows' distances; 0 = exact copies only "
                         "(default: %(default)s)")
+    p.add_argument("--escape-formulas", action="store_true", help=ESCAPE_HELP)
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("impute", help="fill the missing cells of a CSV from a saved model", **files)
@@ -414,6 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how closely draws follow the known cells; 1 = the model's plain conditional "
                         "(default: %(default)s)")
     p.add_argument("--seed", type=int, default=None, help="random seed for reproducible values")
+    p.add_argument("--escape-formulas", action="store_true", help=ESCAPE_HELP)
     p.set_defaults(func=cmd_impute)
 
     p = sub.add_parser("evaluate", help="score a synthetic CSV against the real one", **files)
@@ -436,6 +494,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_demo)
     return parser
+
+
+ESCAPE_HELP = ("write text cells that start with =, +, -, @, tab or CR with a leading ' so that a spreadsheet "
+               "shows them instead of running them as formulas (numbers are never changed); without it such "
+               "cells are written as they are, with a warning")
 
 
 @contextmanager

@@ -6,11 +6,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import pandas as pd
 import pytest
 
-from tabsyn.cli import CLIError, main, read_csv
+from tabsyn.cli import CLIError, main, read_csv, write_csv_atomic
+
+FORMULAS = ["=HYPERLINK(\"http://x\")", "+1+1", "@SUM(A1)", "=cmd|' /C calc'!A0"]
 
 
 def run(*args, check=True, timeout=600):
@@ -32,11 +35,13 @@ def partial_files(folder):
 
 @pytest.fixture(scope="module")
 def csv_and_model(adult_small, tmp_path_factory):
-    """A tiny model of 600 Adult rows whose CSV has a header with spaces (' native country '),
-    fitted into folders that do not exist yet."""
+    """A tiny model of 600 Adult rows whose CSV has a header with spaces (' native country ')
+    and formula-like text cells (in 'occupation'), fitted into folders that do not exist yet."""
     folder = tmp_path_factory.mktemp("cli")
     data = folder / "adult.csv"
     table = adult_small.head(600).rename(columns={"native-country": " native country "})
+    rows = table.index[table.index % 6 == 0]
+    table.loc[rows, "occupation"] = [FORMULAS[i % len(FORMULAS)] for i in range(len(rows))]
     table.to_csv(data, index=False)
     model = folder / "new" / "folders" / "model.tabsyn"
     run("fit", data, "-o", model, "--preset", "fast", "--vae-steps", "40", "--diffusion-steps", "60", "--seed", "0",
@@ -288,6 +293,57 @@ def test_fit_refuses_a_duplicate_header_in_one_line(tmp_path):
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert "duplicate column names in the header: 'x' in columns [1, 2]" in proc.stderr
     assert not (tmp_path / "m.tabsyn").exists()
+
+
+# -- item 6: formula cells --------------------------------------------------------------
+def test_write_csv_escapes_formula_text_but_never_numbers(tmp_path):
+    frame = pd.DataFrame({
+        "text": ["=1+1", "ok", "-3", None, "@SUM(A1)", "\tx"],
+        "number": [-1.5, 2, 3, 4, 5, -6],
+        "cat": pd.Categorical(["+a", "b", "b", "b", "\rz", "b"]),
+    })
+    counts = Counter()
+    write_csv_atomic([frame], str(tmp_path / "e.csv"), escape_formulas=True, counts=counts)
+    assert counts == {"text": 4, "cat": 2}
+    back = pd.read_csv(tmp_path / "e.csv", keep_default_na=False)
+    assert back["text"].tolist() == ["'=1+1", "ok", "'-3", "", "'@SUM(A1)", "'\tx"]
+    assert back["number"].tolist() == [-1.5, 2, 3, 4, 5, -6]
+    assert back["cat"].tolist() == ["'+a", "b", "b", "b", "'\rz", "b"]
+    counts = Counter()
+    write_csv_atomic([frame], str(tmp_path / "raw.csv"), counts=counts)
+    assert counts == {"text": 4, "cat": 2}
+    raw = read_csv(str(tmp_path / "raw.csv"))
+    assert raw["text"][0] == "=1+1" and raw["cat"].tolist() == ["+a", "b", "b", "b", "\rz", "b"]  # a CR is quoted
+
+
+def test_sample_warns_about_formula_cells_and_escapes_them_when_asked(csv_and_model, tmp_path):
+    _, model = csv_and_model
+    proc = run("sample", model, "-n", 300, "-o", tmp_path / "raw.csv", "--seed", "1", "--no-privacy-guard")
+    raw = read_csv(str(tmp_path / "raw.csv"))
+    formula = raw["occupation"].str.startswith(("=", "+", "-", "@"), na=False)
+    assert formula.sum() > 0
+    warning = [line for line in proc.stderr.splitlines() if "warning" in line]
+    assert warning == [f"tabsyn sample: warning: {formula.sum()} cells of {tmp_path / 'raw.csv'} in columns "
+                       f"['occupation'] start with =, +, -, @, tab or CR and may run as formulas in a spreadsheet; "
+                       f"--escape-formulas writes them with a leading '"]
+    proc = run("sample", model, "-n", 300, "-o", tmp_path / "esc.csv", "--seed", "1", "--no-privacy-guard",
+               "--escape-formulas")
+    assert "warning" not in proc.stderr
+    assert f"escaped {formula.sum()} formula-like cells in columns ['occupation']" in proc.stdout
+    escaped = read_csv(str(tmp_path / "esc.csv"))
+    assert (escaped.loc[formula, "occupation"] == "'" + raw.loc[formula, "occupation"]).all()
+    assert escaped.drop(columns="occupation").equals(raw.drop(columns="occupation"))
+
+
+def test_impute_escapes_formula_cells_too(csv_and_model, tmp_path):
+    data, model = csv_and_model
+    holes = read_csv(str(data)).head(40)
+    holes.loc[::4, "age"] = None
+    holes.to_csv(tmp_path / "holes.csv", index=False)
+    proc = run("impute", model, tmp_path / "holes.csv", "-o", tmp_path / "f.csv", "--draws", 1, "--escape-formulas")
+    filled = read_csv(str(tmp_path / "f.csv"))
+    assert "formula-like cells in columns ['occupation']" in proc.stdout
+    assert not filled["occupation"].str.startswith(("=", "+", "-", "@"), na=False).any()
 
 
 # -- item 7: signals ----------------------------------------------------------------------
