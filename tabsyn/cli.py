@@ -17,6 +17,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -525,6 +526,21 @@ def _signals_raise():
             signal.signal(s, signal.SIG_DFL if h is None else h)
 
 
+def _one_line(exc: BaseException) -> str:
+    """The message of an error as one line. Schema problems come as a list and with pandas
+    advice ("e.g. df = df.drop(...)"); on the command line they get CSV advice instead."""
+    from tabsyn.table.schema import SchemaError
+
+    text = str(exc)
+    if not isinstance(exc, SchemaError):
+        return text.splitlines()[0] if text else type(exc).__name__
+    text = re.sub(r"; drop it before fit, e\.g\. df = df\.drop\(columns=\[[^\n]*?\]\)",
+                  ": remove that column from the CSV", text)
+    text = re.sub(r",? e\.g\. df\b[^\n]*", "", text)   # any other pandas snippet
+    first, *problems = [line.strip() for line in text.splitlines() if line.strip()]
+    return " ".join([first, "; ".join(p.removeprefix("- ") for p in problems)]).strip()
+
+
 def main(argv: list[str] | None = None) -> int:
     _PENDING.clear()
     args, command = None, "tabsyn"
@@ -541,8 +557,7 @@ def main(argv: list[str] | None = None) -> int:
         except (CLIError, ValueError, TypeError, FileNotFoundError, OSError) as exc:
             if args is not None and args.debug:
                 raise
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            print(f"{command}: error: {message}", file=sys.stderr)
+            print(f"{command}: error: {_one_line(exc)}", file=sys.stderr)
             return EXIT_ERROR
     return 0
 

@@ -376,3 +376,15 @@ def test_help_says_what_happens_to_files(capsys):
         text = capsys.readouterr().out
         assert "Missing folders in an output path are created" in text and "SIGKILL" in text
         assert ".NAME.XXXXXXXX.partial" in text
+
+
+# -- item 13: schema messages speak CSV on the command line ---------------------------------
+def test_an_empty_column_gets_csv_advice_not_pandas_advice(csv_and_model, tmp_path):
+    data, _ = csv_and_model
+    table = read_csv(str(data)).head(50)
+    table["empty"] = None
+    table.to_csv(tmp_path / "e.csv", index=False)
+    proc = run("fit", tmp_path / "e.csv", "-o", tmp_path / "m.tabsyn", "--quiet", check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "column 'empty' has no values (all 50 are missing): remove that column from the CSV" in proc.stderr
+    assert "df" not in proc.stderr and "Traceback" not in proc.stderr
