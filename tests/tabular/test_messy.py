@@ -80,8 +80,12 @@ TABLES = {
     "2-rows": lambda: pd.DataFrame({"x": [1.0, 2.5], "c": ["a", "b"]}),
     "3-rows": lambda: pd.DataFrame({"x": [1, 2, 3], "c": ["a", "b", "a"]}),
     "5-rows": lambda: pd.DataFrame({"x": [0.1, 0.2, 0.3, 0.4, 0.5]}),
-    "constant-columns": lambda: pd.DataFrame({"num": [3.5] * N, "cat": ["same"] * N, "int": [7] * N, "y": RNG.normal(size=N)}),
-    "few-integer-levels": lambda: pd.DataFrame({"stars": RNG.choice([1, 2, 3, 4, 5], N).astype("int8"), "y": RNG.normal(size=N)}),
+    "constant-columns": lambda: pd.DataFrame({
+        "num": [3.5] * N, "cat": ["same"] * N, "int": [7] * N, "y": RNG.normal(size=N),
+    }),
+    "few-integer-levels": lambda: pd.DataFrame({
+        "stars": RNG.choice([1, 2, 3, 4, 5], N).astype("int8"), "y": RNG.normal(size=N),
+    }),
     "extreme-magnitudes": lambda: pd.DataFrame({
         "heavy": np.r_[np.zeros(30), 1e12, 5e11, -1e15, 3.0, 7.0, 1e-9, 2e-9, 4e-9, 8e-9, 1.0],
         "tiny": RNG.uniform(1e-9, 5e-9, N),
@@ -106,7 +110,8 @@ TABLES = {
     "categorical-dtypes": lambda: pd.DataFrame({
         "ordered": pd.Categorical(RNG.choice(["lo", "hi"], N), categories=["lo", "mid", "hi"], ordered=True),
         "bins": pd.cut(RNG.normal(size=N), 4),
-        "days": pd.Categorical(pd.Series(pd.date_range("2020", periods=3, tz="UTC")).sample(N, replace=True, random_state=0)),
+        "days": pd.Categorical(
+            pd.Series(pd.date_range("2020", periods=3, tz="UTC")).sample(N, replace=True, random_state=0)),
     }),
 }
 
@@ -188,10 +193,12 @@ BAD = [
     (RNG.normal(size=(10, 2)), TypeError,
      r"expected a pandas DataFrame; got ndarray. This array \(shape \(10, 2\)\) has no column names: "
      r"wrap it with pd.DataFrame\(X, columns=\[...\]\)"),
-    (pd.Series([1.0, 2.0], name="x"), TypeError, r"got Series. Turn a Series into a one-column table with series.to_frame\(\)"),
+    (pd.Series([1.0, 2.0], name="x"), TypeError,
+     r"got Series. Turn a Series into a one-column table with series.to_frame\(\)"),
     ([[1, 2], [3, 4]], TypeError, r"got list. Build one with pd.DataFrame\(...\)"),
     (pd.DataFrame(), SchemaError, r"the table has no columns \(shape \(0, 0\)\)"),
-    (pd.DataFrame({"a": pd.Series([], dtype=float)}), SchemaError, "the table has 0 rows; tabsyn needs at least 2 rows"),
+    (pd.DataFrame({"a": pd.Series([], dtype=float)}), SchemaError,
+     "the table has 0 rows; tabsyn needs at least 2 rows"),
     (pd.DataFrame({"a": [1.0]}), SchemaError, "the table has 1 row; tabsyn needs at least 2 rows"),
     (pd.DataFrame([[1, 2, 3]] * 3, columns=["a", "b", "a"]), SchemaError,
      r"duplicate column names \['a'\]; every column needs its own name: rename them"),
@@ -205,14 +212,18 @@ BAD = [
     (pd.DataFrame({"d": [decimal.Decimal("1.5"), decimal.Decimal("2")]}), SchemaError,
      r"column 'd' holds Python Decimal values \(e.g. Decimal\('1.5'\) \(Decimal\) at row 0\), which tabsyn cannot "
      r"model; accepted: numbers, strings, booleans, datetimes. Convert it, e.g. df\['d'\] = df\['d'\].astype\(float\)"),
-    (pd.DataFrame({"b": [b"x", b"y"]}), SchemaError, r"column 'b' holds Python bytes values .*\.str\.decode\('utf-8'\)"),
+    (pd.DataFrame({"b": [b"x", b"y"]}), SchemaError,
+     r"column 'b' holds Python bytes values .*\.str\.decode\('utf-8'\)"),
     (pd.DataFrame({"t": pd.to_timedelta([1, 2], unit="s")}), SchemaError,
      r"column 't' has dtype timedelta64\[ns\] \(e.g. Timedelta\('0 days 00:00:01'\) at row 0\), which tabsyn "
      r"cannot model; .* df\['t'\].dt.total_seconds\(\)"),
     (pd.DataFrame({"p": pd.period_range("2020-01", periods=3, freq="M")}), SchemaError,
      r"column 'p' has dtype period\[M\] .* df\['p'\].dt.to_timestamp\(\)"),
-    (pd.DataFrame({"z": pd.Series([pd.Timestamp("2020", tz="UTC"), pd.Timestamp("2021", tz="Asia/Tokyo")], dtype=object)}),
-     SchemaError, r"column 'z' holds datetimes that pandas cannot put on one time axis .* pd.to_datetime\(df\['z'\], utc=True\)"),
+    (pd.DataFrame({"z": pd.Series([pd.Timestamp("2020", tz="UTC"), pd.Timestamp("2021", tz="Asia/Tokyo")],
+                                  dtype=object)}),
+     SchemaError,
+     r"column 'z' holds datetimes that pandas cannot put on one time axis .* "
+     r"pd.to_datetime\(df\['z'\], utc=True\)"),
     (pd.DataFrame({"o": pd.Series([1.5, 2, None], dtype=object)}), SchemaError,
      r"column 'o' is dtype object but holds only numbers \(e.g. 1.5 \(float\) at row 0, 2 \(int\) at row 1\); "
      r"convert it with df\['o'\] = pd.to_numeric\(df\['o'\]\)"),
@@ -226,7 +237,8 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("data, error, message", BAD, ids=[m.split(" ")[0][:24] + str(i) for i, (_, _, m) in enumerate(BAD)])
+@pytest.mark.parametrize("data, error, message", BAD,
+                         ids=[m.split(" ")[0][:24] + str(i) for i, (_, _, m) in enumerate(BAD)])
 def test_bad_input_fails_at_fit_saying_what_to_do(data, error, message, tiny_settings):
     with pytest.raises(error, match=message):
         TabSynthesizer(**tiny_settings).fit(data)
@@ -234,5 +246,6 @@ def test_bad_input_fails_at_fit_saying_what_to_do(data, error, message, tiny_set
 
 def test_every_problem_is_reported_at_once(tiny_settings):
     df = pd.DataFrame({"e": [None] * 3, "f": [1.0, np.inf, 2.0], "ok": ["a", "b", "c"], "m": [1, "x", 2.0]})
-    with pytest.raises(SchemaError, match=r"^3 columns cannot be modelled:\n- column 'e' .*\n- column 'f' .*\n- column 'm' "):
+    with pytest.raises(SchemaError,
+                       match=r"^3 columns cannot be modelled:\n- column 'e' .*\n- column 'f' .*\n- column 'm' "):
         TabSynthesizer(**tiny_settings).fit(df)

@@ -84,7 +84,8 @@ def _column(kind: str, n: int, rng: np.random.Generator, missing: float) -> pd.S
         x = rng.choice([-0.0, 0.0, 1e-300, -2.5e-300, 1.0, 3.0, 1e300, -1.5e308, 1.7e308], n)
         return pd.Series(np.where(m, np.nan, x))
     if kind == "whole_float":
-        return pd.Series(np.where(m, np.nan, rng.integers(0, 40, n).astype(float)).astype(str(rng.choice(["float16", "float64"]))))
+        x = np.where(m, np.nan, rng.integers(0, 40, n).astype(float))
+        return pd.Series(x.astype(str(rng.choice(["float16", "float64"]))))
     if kind == "old_dates":  # outside the nanosecond range, in seconds
         days = rng.integers(-700_000, 2_900_000, n)
         ticks = (days.astype("int64") * 86_400).astype("datetime64[s]")
@@ -134,7 +135,7 @@ def check_faithful(df: pd.DataFrame, out: pd.DataFrame, specs) -> None:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(df=messy_tables(), seed=st.integers(0, 2**16))
-def test_transformer_inverts_any_latent_into_a_faithful_table(df, seed):
+def test_codec_inverts_any_latent_into_a_faithful_table(df, seed):
     try:
         specs = infer_schema(df)
     except SchemaError as err:
