@@ -155,54 +155,84 @@ def batches(n: int, batch_size: int) -> Iterator[tuple[int, int]]:
         yield start, min(batch_size, n - start)
 
 
+STREAM_BLOCK = 512  # stream positions per generator (see position_noise)
+
+
+def _by_position(seed: int, positions: np.ndarray, draw) -> np.ndarray:
+    """``draw(rng)`` gives ``STREAM_BLOCK`` values for the block of positions ``rng`` is keyed to; pick each row's."""
+    positions = np.asarray(positions, dtype=np.int64)
+    blocks = positions // STREAM_BLOCK
+    out = None
+    for block in np.unique(blocks):
+        rows = np.flatnonzero(blocks == block)
+        values = draw(np.random.default_rng([int(seed), int(block)]))
+        if out is None:
+            out = np.empty((len(positions), *values.shape[1:]), values.dtype)
+        out[rows] = values[positions[rows] % STREAM_BLOCK]
+    return out if out is not None else np.empty((0,))
+
+
+def position_noise(seed: int, positions: np.ndarray, dim: int) -> np.ndarray:
+    """Standard normal noise, (rows, dim) float64, a function of ``seed`` and each row's position only."""
+    if not len(positions):
+        return np.empty((0, dim))
+    return _by_position(seed, positions, lambda rng: rng.standard_normal((STREAM_BLOCK, dim)))
+
+
+def position_seeds(seed: int, positions: np.ndarray) -> np.ndarray:
+    """One seed in [0, 2**63) per position, a function of ``seed`` and the position only."""
+    if not len(positions):
+        return np.empty(0, np.int64)
+    return _by_position(seed, positions, lambda rng: rng.integers(0, 2**63, size=STREAM_BLOCK))
+
+
 class SampleStream:
     """The random stream that successive ``sample`` calls without a seed continue.
 
-    It holds a numpy Generator and how many rows (or images) it has handed out,
-    which is the stream position of the next one. Fitting seeds it; saving and
-    loading carry it over (:meth:`to_state` / :meth:`from_state`), so a loaded
-    model goes on where the saved one stopped.
+    A stream is a seed and a position: row (or image) ``p`` of the stream is a
+    function of the seed and ``p`` alone (:func:`position_noise`,
+    :func:`position_seeds`), so how calls split the rows, and whether a caller
+    consumed every row it asked for, never changes any row. Fitting seeds it;
+    saving and loading carry it over (:meth:`to_state` / :meth:`from_state`), so
+    a loaded model goes on where the saved one stopped.
 
     Examples
     --------
-    >>> stream = SampleStream(np.random.default_rng(0))
-    >>> rng, base = stream.take(10)   # base 0; the stream is now at 10
-    >>> rng, base = stream.take(5)    # base 10
-    >>> rng, base = stream.take(5, random_state=3)  # fresh generator, base 0, stream untouched
+    >>> stream = SampleStream(seed=7)
+    >>> seed, base = stream.take(10)   # (7, 0); the stream is now at 10
+    >>> seed, base = stream.take(5)    # (7, 10)
+    >>> seed, base = stream.take(5, random_state=3)  # a seed from 3, base 0, stream untouched
     """
 
-    def __init__(self, rng: np.random.Generator, rows_sampled: int = 0):
-        self.rng = rng
-        self.rows_sampled = int(rows_sampled)
+    def __init__(self, seed: int, position: int = 0):
+        self.seed = int(seed)
+        self.position = int(position)
 
     @classmethod
     def seeded_from(cls, rng: np.random.Generator) -> "SampleStream":
         """A stream at position 0 seeded by one draw from ``rng`` (the fit's generator)."""
-        return cls(np.random.default_rng(rng.integers(0, 2**63)))
+        return cls(int(rng.integers(0, 2**63)))
 
-    def take(self, rows: int, random_state: Any = None) -> tuple[np.random.Generator, int]:
-        """The generator and first stream position for a call drawing ``rows``.
+    def take(self, rows: int, random_state: Any = None) -> tuple[int, int]:
+        """The seed and first stream position for a call drawing ``rows``.
 
-        With ``random_state`` the call stands alone: a generator from it and
-        position 0, the stream untouched. Without, the stream's own generator
-        and position, which then advances by ``rows``.
+        With ``random_state`` the call stands alone: a seed drawn from it and
+        position 0, the stream untouched. Without, the stream's seed and
+        position, which then advances by ``rows``.
         """
         if random_state is not None:
-            return check_random_state(random_state), 0
-        base = self.rows_sampled
-        self.rows_sampled += int(rows)
-        return self.rng, base
+            return int(check_random_state(random_state).integers(0, 2**63)), 0
+        base = self.position
+        self.position += int(rows)
+        return self.seed, base
 
     def to_state(self) -> dict:
-        """Plain data: the generator's bit-generator state and the position."""
-        return {"sample_rng": self.rng.bit_generator.state, "rows_sampled": self.rows_sampled}
+        return {"stream_seed": self.seed, "stream_position": self.position}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "SampleStream":
         """The stream :meth:`to_state` described (other keys of ``state`` are ignored)."""
-        rng = np.random.default_rng()
-        rng.bit_generator.state = state["sample_rng"]
-        return cls(rng, int(state["rows_sampled"]))
+        return cls(int(state["stream_seed"]), int(state["stream_position"]))
 
 
 def torch_seed(rng: np.random.Generator) -> int:

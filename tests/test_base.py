@@ -7,6 +7,7 @@ import torch
 from tabsyn import persistence
 from tabsyn.base import (
     SampleStream,
+    position_seeds,
     batches,
     check_bool,
     check_guidance_scale,
@@ -124,25 +125,16 @@ def test_seeded_torch_is_reproducible_and_restores_the_callers_state():
 
 # -- sampling stream and batches ------------------------------------------------------------------
 def test_sample_stream_advances_by_the_rows_taken():
-    stream = SampleStream(np.random.default_rng(5))
-    rng, base = stream.take(10)
-    assert rng is stream.rng and base == 0 and stream.rows_sampled == 10
-    first = rng.integers(0, 100, 4)
-    rng, base = stream.take(3)
-    assert base == 10 and stream.rows_sampled == 13
-    # One generator, consumed in call order: the same draws as one uninterrupted generator.
-    reference = np.random.default_rng(5)
-    np.testing.assert_array_equal(first, reference.integers(0, 100, 4))
-    assert rng.integers(0, 100) == reference.integers(0, 100)
+    stream = SampleStream(seed=5)
+    assert stream.take(10) == (5, 0) and stream.position == 10
+    assert stream.take(3) == (5, 10) and stream.position == 13
 
 
 def test_sample_stream_with_a_seed_leaves_the_stream_alone():
-    stream = SampleStream(np.random.default_rng(5), rows_sampled=7)
-    state = stream.rng.bit_generator.state
-    rng, base = stream.take(4, random_state=3)
-    assert base == 0 and rng is not stream.rng
-    assert rng.integers(1000) == np.random.default_rng(3).integers(1000)
-    assert stream.rows_sampled == 7 and stream.rng.bit_generator.state == state
+    stream = SampleStream(seed=5, position=7)
+    seed, base = stream.take(4, random_state=3)
+    assert base == 0 and seed == SampleStream(0).take(1, random_state=3)[0] != 5
+    assert stream.position == 7 and stream.seed == 5
     with pytest.raises(ValueError, match="random_state must be a non-negative integer; got -1"):
         stream.take(4, random_state=-1)
 
@@ -150,20 +142,27 @@ def test_sample_stream_with_a_seed_leaves_the_stream_alone():
 def test_sample_stream_round_trips_through_plain_data():
     stream = SampleStream.seeded_from(np.random.default_rng(0))
     stream.take(6)
-    stream.rng.standard_normal(6)
     state = stream.to_state()
-    assert set(state) == {"sample_rng", "rows_sampled"} and state["rows_sampled"] == 6
+    assert set(state) == {"stream_seed", "stream_position"} and state["stream_position"] == 6
     copy = SampleStream.from_state(persistence.decode(persistence.encode({**state, "other": 1})))
-    assert copy.rows_sampled == 6 and copy.take(2)[1] == 6
-    np.testing.assert_array_equal(copy.rng.standard_normal(5), stream.rng.standard_normal(5))
+    assert (copy.seed, copy.position) == (stream.seed, 6) and copy.take(2) == (stream.seed, 6)
 
 
 def test_seeded_from_depends_on_the_fit_generator_only():
-    a = SampleStream.seeded_from(np.random.default_rng(1)).rng.integers(1 << 30, size=3)
-    b = SampleStream.seeded_from(np.random.default_rng(1)).rng.integers(1 << 30, size=3)
-    c = SampleStream.seeded_from(np.random.default_rng(2)).rng.integers(1 << 30, size=3)
-    np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(a, c)
+    a = SampleStream.seeded_from(np.random.default_rng(1)).seed
+    assert a == SampleStream.seeded_from(np.random.default_rng(1)).seed
+    assert a != SampleStream.seeded_from(np.random.default_rng(2)).seed
+
+
+def test_position_seeds_depend_on_the_seed_and_position_alone():
+    positions = np.arange(1300)
+    whole = position_seeds(3, positions)
+    parts = np.concatenate([position_seeds(3, positions[i:i + 77]) for i in range(0, 1300, 77)])
+    np.testing.assert_array_equal(parts, whole)
+    np.testing.assert_array_equal(position_seeds(3, positions[[1299, 4, 600]]), whole[[1299, 4, 600]])
+    assert len(np.unique(whole)) == 1300 and whole.min() >= 0
+    assert not np.array_equal(position_seeds(4, positions), whole)
+    assert position_seeds(3, np.zeros(0, np.int64)).shape == (0,)
 
 
 @pytest.mark.parametrize("n, size, expected", [

@@ -31,6 +31,7 @@ from tabsyn.base import (
     check_positive,
     check_random_state,
     load_device,
+    position_seeds,
     resolve_device,
     seeded_torch,
 )
@@ -328,8 +329,8 @@ class ImageDDPM(BaseSynthesizer):
         if y is not None and self.classes_ is None:
             raise ValueError(f"y={y!r} was given but this ImageDDPM was fitted without labels; sample with y=None")
         y_idx = None if y is None else torch.from_numpy(encode_labels(y, n, self.classes_))
-        rng, _ = self._stream.take(n, random_state)
-        seeds = rng.integers(0, 2**63, size=n)
+        seed, base = self._stream.take(n, random_state)
+        seeds = position_seeds(seed, base + np.arange(n))
         model = self.model_.to(load_device(self.device))
         out, frames = sample_from_seeds(model, self.schedule_, self.image_shape_, seeds, y_idx, sampler=sampler,
                                         steps=steps, eta=eta, guidance_scale=guidance_scale, batch_size=batch_size,

@@ -19,12 +19,17 @@ from __future__ import annotations
 import torch
 
 
+def category_offsets(cat_sizes: list[int]) -> torch.Tensor:
+    """Where each categorical column's codes start when all columns' codes share one range."""
+    return torch.tensor([0, *cat_sizes[:-1]], dtype=torch.long).cumsum(0)[: len(cat_sizes)]
+
+
 class ConditionLayout:
     """Builds condition vectors for a table with ``n_num`` numerical and ``cat_sizes`` categorical columns."""
 
     def __init__(self, n_num: int, cat_sizes: list[int]):
         self.n_num, self.cat_sizes = n_num, list(cat_sizes)
-        self.offsets = torch.tensor([0, *self.cat_sizes[:-1]], dtype=torch.long).cumsum(0)[: len(self.cat_sizes)]
+        self.offsets = category_offsets(self.cat_sizes)
 
     @property
     def dim(self) -> int:

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tabsyn.tabular.conditioning import category_offsets
+
 
 @dataclass
 class VAEConfig:
@@ -43,8 +45,7 @@ class Tokenizer(nn.Module):
         self.weight = nn.Parameter(torch.empty(n_num + 1, d))
         self.bias = nn.Parameter(torch.empty(n_num + 1 + len(cat_sizes), d))
         self.embedding = nn.Embedding(max(sum(cat_sizes), 1), d)
-        offsets = torch.tensor([0] + list(cat_sizes[:-1]), dtype=torch.long).cumsum(0)
-        self.register_buffer("offsets", offsets[: len(cat_sizes)], persistent=False)
+        self.register_buffer("offsets", category_offsets(list(cat_sizes)), persistent=False)
         bound = d**-0.5
         for p in (self.weight, self.bias, self.embedding.weight):
             nn.init.uniform_(p, -bound, bound)
@@ -104,10 +105,6 @@ class TabularVAE(nn.Module):
         self.decoder = _stack(cfg)
         self.reconstructor = Reconstructor(cfg.n_num, cfg.cat_sizes, cfg.d_token)
 
-    @property
-    def latent_dim(self) -> int:
-        return (self.cfg.n_num + len(self.cfg.cat_sizes)) * self.cfg.d_token
-
     def encode(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         tokens = self.tokenizer(x_num, x_cat)
         return self.encoder_mu(tokens), self.encoder_logvar(tokens)
@@ -129,22 +126,33 @@ class TabularVAE(nn.Module):
         return mu[:, 1:].flatten(1)
 
 
+def reconstruction(
+    recon_num: torch.Tensor, logits: list[torch.Tensor], x_num: torch.Tensor, x_cat: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """Reconstruction terms of decoded rows against the true ones (scalar tensors).
+
+    ``mse``: mean squared error over numerical cells (0 without any); ``ce``: the
+    mean over categorical columns of their cross-entropy; ``acc``: the mean over
+    categorical columns of their accuracy (1 without any); ``recon = mse + ce``.
+    """
+    zero = x_num.new_zeros(())
+    mse = F.mse_loss(recon_num, x_num) if x_num.shape[1] else zero
+    ce, acc = zero, x_num.new_ones(())
+    if logits:
+        ce = sum(F.cross_entropy(lg, x_cat[:, j]) for j, lg in enumerate(logits)) / len(logits)
+        acc = sum((lg.argmax(-1) == x_cat[:, j]).float().mean() for j, lg in enumerate(logits)) / len(logits)
+    return {"recon": mse + ce, "mse": mse, "ce": ce, "acc": acc}
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, 1)), averaged over every latent dimension."""
+    return -0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp())
+
+
 def vae_loss(
     model: TabularVAE, x_num: torch.Tensor, x_cat: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(reconstruction, KL, categorical accuracy) for a batch.
-
-    Reconstruction is the MSE over numerical cells plus the mean cross-entropy
-    over categorical columns; KL is averaged over every latent dimension.
-    """
+    """(reconstruction, KL, categorical accuracy) of a batch, through a sampled z."""
     recon_num, logits, mu, logvar = model(x_num, x_cat)
-    recon = x_num.new_zeros(())
-    if x_num.shape[1]:
-        recon = recon + F.mse_loss(recon_num, x_num)
-    correct = x_num.new_zeros(())
-    if logits:
-        ce = sum(F.cross_entropy(lg, x_cat[:, j]) for j, lg in enumerate(logits))
-        recon = recon + ce / len(logits)
-        correct = sum((lg.argmax(-1) == x_cat[:, j]).float().mean() for j, lg in enumerate(logits)) / len(logits)
-    kl = -0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp())
-    return recon, kl, correct
+    terms = reconstruction(recon_num, logits, x_num, x_cat)
+    return terms["recon"], kl_divergence(mu, logvar), terms["acc"]

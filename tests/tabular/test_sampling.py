@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from tabsyn.tabular.sampling import NoiseCursor, RowBlocks, _most_frequent, _redraw_noise
+from tabsyn.base import STREAM_BLOCK as NOISE_BLOCK
+from tabsyn.base import position_noise
+from tabsyn.tabular.sampling import RowBlocks, most_frequent, redraw_noise
 
 
 @pytest.fixture()
@@ -48,23 +50,29 @@ def test_row_blocks_pad_with_the_given_values_and_keep_gradients():
     assert torch.equal(x.grad, torch.full((5, 2), 3.0))
 
 
-def test_noise_cursor_gives_each_row_its_own_stream_rows():
-    whole = np.random.default_rng(3).standard_normal((10 * 2, 4))
-    cursor = NoiseCursor(np.random.default_rng(3), draws=2, dim=4)
-    got = np.concatenate([cursor.rows(np.array([1, 4])), cursor.rows(np.array([5, 9]))])
-    expected = np.concatenate([whole[2 * r:2 * r + 2] for r in (1, 4, 5, 9)])
-    np.testing.assert_array_equal(got, expected)
+def test_position_noise_is_a_function_of_the_seed_and_position_alone():
+    positions = np.arange(3 * NOISE_BLOCK + 17) + 5
+    whole = position_noise(7, positions, 4)
+    for step in (1, 100, NOISE_BLOCK + 3):
+        parts = np.concatenate([position_noise(7, positions[i:i + step], 4) for i in range(0, len(positions), step)])
+        np.testing.assert_array_equal(parts, whole)
+    scattered = np.random.default_rng(0).permutation(len(positions))[:50]
+    np.testing.assert_array_equal(position_noise(7, positions[scattered], 4), whole[scattered])
+    assert not np.array_equal(position_noise(8, positions, 4), whole)  # another seed, other noise
+    assert abs(whole.mean()) < 0.05 and abs(whole.std() - 1) < 0.05
+    # Rows of one block are not copies of rows of another.
+    assert abs(np.corrcoef(whole[:NOISE_BLOCK].ravel(), whole[NOISE_BLOCK:2 * NOISE_BLOCK].ravel())[0, 1]) < 0.1
 
 
 def test_redrawn_noise_is_fresh_normal_and_a_function_of_the_row():
     noise = np.random.default_rng(0).standard_normal((2000, 6))
-    a, b = _redraw_noise(noise, 1), _redraw_noise(noise[::-1], 1)[::-1]
+    a, b = redraw_noise(noise, 1), redraw_noise(noise[::-1], 1)[::-1]
     np.testing.assert_array_equal(a, b)  # row order does not matter
-    assert not np.array_equal(_redraw_noise(noise, 2), a)
+    assert not np.array_equal(redraw_noise(noise, 2), a)
     assert abs(a.mean()) < 0.05 and abs(a.std() - 1) < 0.05
     assert abs(np.corrcoef(a.ravel(), noise.ravel())[0, 1]) < 0.05
 
 
 def test_most_frequent_takes_the_mode_per_row_and_the_smallest_code_on_ties():
     codes = np.array([[[2], [2], [1]], [[0], [3], [3]], [[4], [1], [9]]])
-    np.testing.assert_array_equal(_most_frequent(codes), [[2], [3], [1]])
+    np.testing.assert_array_equal(most_frequent(codes), [[2], [3], [1]])

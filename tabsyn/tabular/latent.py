@@ -1,0 +1,143 @@
+"""The latent stages: scaling the VAE's latents, and the conditional EDM denoiser that learns them.
+
+- :class:`LatentScaler` maps VAE latents to the diffusion space (zero mean,
+  standard deviation ``sigma_data`` per dimension) and back.
+- :class:`LatentDenoiser` is the EDM-preconditioned MLP, conditioned on any
+  known cells of a row (:class:`~tabsyn.tabular.conditioning.ConditionLayout`,
+  which it owns), with its own config; :meth:`LatentDenoiser.sample` integrates
+  the probability-flow ODE, with classifier-free guidance toward known cells.
+- :func:`fit_denoiser` is its training recipe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from tabsyn.diffusion.denoiser import MLPDenoiser
+from tabsyn.diffusion.edm import EDMLoss, EDMPrecond
+from tabsyn.diffusion.sampler import heun_sample
+from tabsyn.tabular.conditioning import ConditionLayout
+from tabsyn.tabular.fitting import epochs_for, minibatches
+from tabsyn.tabular.presets import Settings
+from tabsyn.training import History, TrainConfig, train
+
+SIGMA_DATA = 0.5  # latents are scaled to this standard deviation per dimension (EDM's sigma_data)
+
+# A network evaluated row by row (see tabsyn.tabular.sampling.RowBlocks): fn, inputs, padding values.
+RowWise = Callable[..., torch.Tensor]
+
+
+class LatentScaler:
+    """Per-dimension standardisation of latents, to ``sigma_data`` (``encode``) and back (``decode``)."""
+
+    def __init__(self, sigma_data: float = SIGMA_DATA):
+        self.sigma_data = sigma_data
+
+    def fit(self, latents: torch.Tensor) -> "LatentScaler":
+        self.mean_ = latents.mean(0)
+        self.std_ = latents.std(0).clamp_min(1e-6)
+        return self
+
+    def encode(self, latents: torch.Tensor) -> torch.Tensor:
+        return (latents - self.mean_.to(latents.device)) / self.std_.to(latents.device) * self.sigma_data
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return z / self.sigma_data * self.std_.to(z.device) + self.mean_.to(z.device)
+
+    def to_state(self) -> dict:
+        return {"sigma_data": self.sigma_data, "mean": self.mean_.cpu(), "std": self.std_.cpu()}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "LatentScaler":
+        obj = cls(state["sigma_data"])
+        obj.mean_, obj.std_ = state["mean"], state["std"]
+        return obj
+
+
+@dataclass
+class DenoiserConfig:
+    dim: int               # latent dimensions (columns x d_token)
+    width: int             # MLP width (TabSyn's dim_t)
+    n_num: int             # numerical model columns, for the condition layout
+    cat_sizes: list[int]   # levels per categorical model column, for the condition layout
+
+
+class LatentDenoiser(nn.Module):
+    """D(z, sigma[, condition]): EDM preconditioning around the MLP, conditioned on known cells."""
+
+    def __init__(self, cfg: DenoiserConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.layout = ConditionLayout(cfg.n_num, cfg.cat_sizes)
+        self.net = EDMPrecond(MLPDenoiser(cfg.dim, cfg.width, d_cond=self.layout.dim), sigma_data=SIGMA_DATA)
+
+    def forward(self, z: torch.Tensor, sigma: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(z, sigma, cond)
+
+    @torch.no_grad()
+    def sample(self, noise: torch.Tensor, *, steps: int, rows: RowWise, cond: torch.Tensor | None = None,
+               guidance_scale: float = 1.0) -> torch.Tensor:
+        """Integrate the probability-flow ODE from standard normal ``noise`` (Heun, EDM grid).
+
+        ``rows(fn, *inputs, fill=...)`` evaluates the network row by row (fixed
+        blocks, so a row never depends on the others). With a condition and
+        guidance w != 1, classifier-free guidance: D = D_free + w (D_cond - D_free)
+        (w = 1.5 matched real rows best on Adult; benchmarks/conditional.py).
+        """
+        def free(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+            return rows(self, x, sigma, fill=(0.0, 1.0))
+
+        def conditioned(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+            d = rows(self, x, sigma, cond, fill=(0.0, 1.0, 0.0))
+            if guidance_scale == 1:
+                return d
+            u = free(x, sigma)
+            return u + guidance_scale * (d - u)
+
+        return heun_sample(free if cond is None else conditioned, noise, num_steps=steps).float()
+
+    def to_state(self) -> dict:
+        return {"config": asdict(self.cfg), "weights": {k: v.detach().cpu() for k, v in self.state_dict().items()}}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "LatentDenoiser":
+        obj = cls(DenoiserConfig(**state["config"]))
+        obj.load_state_dict(state["weights"])
+        return obj.eval()
+
+
+def fit_denoiser(z: torch.Tensor, x_num: torch.Tensor, x_cat: torch.Tensor, cat_sizes: list[int], train_idx, val_idx,
+                 s: Settings, *, max_seconds: float | None, verbose: bool) -> tuple[LatentDenoiser, History]:
+    """Train the denoiser on scaled latents ``z`` (rows ``train_idx``), early-stopped on ``val_idx``.
+
+    A share ``s.condition_rate`` of each batch shows the denoiser a random subset
+    of its own cells, so it also learns every conditional the sampler may ask for
+    (conditions, completing rows, imputation).
+    """
+    cfg = DenoiserConfig(dim=z.shape[1], width=s.denoiser_width, n_num=x_num.shape[1], cat_sizes=list(cat_sizes))
+    denoiser = LatentDenoiser(cfg).to(z.device)
+    layout, loss = denoiser.layout, EDMLoss(sigma_data=SIGMA_DATA)
+    z_train, z_val = z[train_idx], z[val_idx]
+    num_train, cat_train = x_num[train_idx], x_cat[train_idx]
+    val_seed = int(torch.randint(0, 2**31, ()).item())
+
+    def loss_fn(idx):
+        known = layout.random_known(len(idx), s.condition_rate, z.device)
+        cond = layout.vector(num_train[idx], cat_train[idx], *known)
+        return loss(denoiser, z_train[idx], cond=cond).mean()
+
+    def validate(model):
+        # Fixed noise, so successive evaluations compare like with like.
+        g = torch.Generator(device=z.device).manual_seed(val_seed)
+        return {"val_loss": sum(loss(model, z_val, generator=g).mean().item() for _ in range(4)) / 4}
+
+    per_epoch_patience = epochs_for(s.patience_steps, len(train_idx), s.batch_size)
+    config = TrainConfig(max_epochs=epochs_for(s.diffusion_steps, len(train_idx), s.batch_size), lr=s.diffusion_lr,
+                         patience=per_epoch_patience, max_seconds=max_seconds, ema_decay=s.ema_decay)
+    history = train(denoiser, config=config, batches=minibatches(len(train_idx), s.batch_size), loss_fn=loss_fn,
+                    validate=validate, monitor="val_loss", desc="diffusion", verbose=verbose)
+    return denoiser.eval(), history

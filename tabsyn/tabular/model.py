@@ -1,0 +1,169 @@
+"""The fitted tabular model: one chain of stages, each with an ``encode`` and a ``decode`` side.
+
+::
+
+    fit:     DataFrame -> TableCodec.encode -> (x_num, x_cat) -> TabularVAE.latents -> LatentScaler.encode -> z
+    sample:  noise -> LatentDenoiser.sample -> z -> LatentScaler.decode -> TabularVAE.decode
+                   -> TableCodec.decode -> DataFrame
+
+:class:`TabularModel` holds the four fitted stages and runs the ``sample``
+side; ``TabSynthesizer.fit`` builds it (one stage fit after another) and keeps
+the parameters, argument checks and random streams. Known cells (conditions,
+completing rows, imputation) enter as the denoiser's condition and are written
+back exactly at the end. Every network runs on :class:`RowBlocks`, so a row
+depends on its own noise and position only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+import pandas as pd
+import torch
+
+from tabsyn.persistence import ModelFileError
+from tabsyn.table.schema import ID
+from tabsyn.tabular.codec import TableCodec
+from tabsyn.tabular.known import KnownCells, KnownValueError
+from tabsyn.tabular.latent import LatentDenoiser, LatentScaler
+from tabsyn.tabular.sampling import RowBlocks, most_frequent, position_noise
+from tabsyn.tabular.vae import TabularVAE, VAEConfig
+
+
+class TabularModel:
+    """The fitted stages of a TabSynthesizer: codec -> VAE -> latent scaler -> latent denoiser."""
+
+    def __init__(self, *, codec: TableCodec, vae: TabularVAE, scaler: LatentScaler, denoiser: LatentDenoiser,
+                 sampling_steps: int):
+        self.codec, self.vae, self.scaler, self.denoiser = codec, vae.eval(), scaler, denoiser.eval()
+        self.sampling_steps = sampling_steps
+
+    @property
+    def dim(self) -> int:
+        """Latent dimensions: the width of the noise one row starts from."""
+        return self.denoiser.cfg.dim
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.denoiser.parameters()).device
+
+    def to(self, device: torch.device) -> "TabularModel":
+        self.vae.to(device)
+        self.denoiser.to(device)
+        return self
+
+    # -- noise -> rows -----------------------------------------------------------
+    def sample(self, noise: np.ndarray, positions: np.ndarray, known: KnownCells | None = None, *,
+               guidance_scale: float = 1.0) -> pd.DataFrame:
+        """Rows for standard normal ``noise`` (rows, dim) at stream ``positions``, conditioned on ``known``."""
+        blocks = RowBlocks(positions)
+        z = self._latents(noise, blocks, known, guidance_scale)
+        x_num, x_cat = self._decode(z, blocks, None if known is None else known.forbid_missing)
+        frame = self.codec.decode(x_num, x_cat, positions=positions)
+        return frame if known is None else known.restore(frame)
+
+    def impute(self, frame: pd.DataFrame, cells: np.ndarray, *, seed: int, base: int, draws: int, batch_size: int,
+               guidance_scale: float = 1.0) -> pd.DataFrame:
+        """The rows of ``frame`` that have unknown ``cells``, completed; indexed by their row numbers.
+
+        Row r's ``draws`` completions come from stream positions ``base + r * draws``
+        onwards; numbers get the mean of their draws, categories the most frequent
+        draw; known cells stay as given.
+        """
+        holes, step, parts = np.flatnonzero(~cells.all(1)), max(1, batch_size // draws), []
+        for rows in (holes[i:i + step] for i in range(0, len(holes), step)):
+            positions = base + (rows[:, None] * draws + np.arange(draws)).ravel()
+            known = self.known_cells(frame.iloc[rows], cells[rows], present=True)
+            repeat = np.repeat(np.arange(len(rows)), draws)
+            blocks = RowBlocks(positions)
+            z = self._latents(position_noise(seed, positions, self.dim), blocks, known.take(repeat), guidance_scale)
+            x_num, x_cat = self._decode(z, blocks, known.forbid_missing[repeat])
+            x_num = self.codec.average_draws(x_num.reshape(len(rows), draws, -1).transpose(1, 0, 2))
+            x_cat = most_frequent(x_cat.reshape(len(rows), draws, x_cat.shape[1]))
+            parts.append(known.restore(self.codec.decode(x_num, x_cat, positions=positions[::draws])).set_axis(rows))
+        return pd.concat(parts) if parts else frame.iloc[:0]
+
+    def _latents(self, noise: np.ndarray, blocks: RowBlocks, known: KnownCells | None,
+                 guidance_scale: float) -> torch.Tensor:
+        x = torch.from_numpy(noise).float().to(self.device)
+        cond = None if known is None else torch.from_numpy(known.cond).to(self.device)
+        return self.denoiser.sample(x, steps=self.sampling_steps, rows=blocks, cond=cond,
+                                    guidance_scale=guidance_scale)
+
+    @torch.no_grad()
+    def _decode(self, z: torch.Tensor, blocks: RowBlocks,
+                forbid_missing: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Scaled latents -> model arrays; ``forbid_missing`` cells never take their "missing" code."""
+        tokens = self.scaler.decode(z).reshape(len(z), -1, self.vae.cfg.d_token)
+        n_num, sizes = self.vae.cfg.n_num, list(self.vae.cfg.cat_sizes)
+
+        def decode_rows(t: torch.Tensor) -> torch.Tensor:  # one tensor per row: numbers, then every logit
+            values, logits = self.vae.decode(t)
+            return torch.cat([values, *logits], dim=1)
+
+        out = blocks(decode_rows, tokens)
+        x_num = out[:, :n_num]
+        logits = list(torch.split(out[:, n_num:], sizes, dim=1)) if sizes else []
+        if forbid_missing is not None and forbid_missing.any():
+            forbid = torch.from_numpy(forbid_missing).to(z.device)
+            for j, code in enumerate(self.codec.missing_codes()):
+                if code is not None and bool(forbid[:, j].any()):
+                    logits[j][forbid[:, j], code] = -torch.inf
+        x_cat = (torch.stack([lg.argmax(-1) for lg in logits], dim=1) if logits
+                 else torch.zeros(len(z), 0, dtype=torch.long))
+        return x_num.cpu().numpy().astype(np.float64), x_cat.cpu().numpy()
+
+    # -- known cells -------------------------------------------------------------
+    def known_cells(self, frame: pd.DataFrame, cells: np.ndarray, *, present: bool,
+                    encode: bool = True) -> KnownCells | None:
+        """Known cells of partial rows -> the denoiser's condition and the exact values to restore.
+
+        ID columns in ``frame`` are not conditioned on; their values are kept as
+        given. With ``encode=False``, only check the values (raising for any the
+        model cannot take).
+        """
+        kinds = {s.name: s for s in self.codec.specs}
+        is_id = np.array([kinds[c].kind == ID for c in frame.columns], dtype=bool)
+        encoded = self.codec.encode_known(frame.loc[:, ~is_id], cells[:, ~is_id], present=present)
+        if not encode:
+            return None
+        arrays = (torch.from_numpy(a) for a in (encoded.x_num, encoded.x_cat, encoded.num_known, encoded.cat_known))
+        cond = self.denoiser.layout.vector(*arrays)
+        values, value_cells = encoded.values, cells[:, ~is_id]
+        if is_id.any():
+            ids = frame.loc[:, is_id].reset_index(drop=True)
+            for label in ids.columns:
+                try:
+                    ids[label] = ids[label].astype(kinds[label].dtype)
+                except (TypeError, ValueError):
+                    raise KnownValueError(f"column {label!r} holds IDs of dtype {kinds[label].dtype}; got "
+                                          f"{ids[label].iloc[0]!r}, which is not one") from None
+            values = pd.concat([values, ids], axis=1)
+            value_cells = np.concatenate([value_cells, cells[:, is_id]], axis=1)
+        return KnownCells(cond.numpy(), encoded.forbid_missing, values, value_cells)
+
+    # -- plain state ---------------------------------------------------------------
+    def to_state(self) -> dict:
+        return {
+            "codec": self.codec.to_state(),
+            "vae": {"config": asdict(self.vae.cfg),
+                    "weights": {k: v.detach().cpu() for k, v in self.vae.state_dict().items()}},
+            "scaler": self.scaler.to_state(),
+            "denoiser": self.denoiser.to_state(),
+            "sampling_steps": self.sampling_steps,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> "TabularModel":
+        """Rebuild from :meth:`to_state` (on the CPU; move it with :meth:`to`)."""
+        vae = TabularVAE(VAEConfig(**state["vae"]["config"]))
+        try:
+            vae.load_state_dict(state["vae"]["weights"])
+            denoiser = LatentDenoiser.from_state(state["denoiser"])
+        except RuntimeError as exc:  # the shapes or names of the stored weights differ
+            raise ModelFileError(f"the stored weights do not fit this tabsyn's networks "
+                                 f"({str(exc).splitlines()[0]} ...); fit the model again") from None
+        return cls(codec=TableCodec.from_state(state["codec"]), vae=vae,
+                   scaler=LatentScaler.from_state(state["scaler"]), denoiser=denoiser,
+                   sampling_steps=int(state["sampling_steps"]))

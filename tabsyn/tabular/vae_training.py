@@ -1,0 +1,66 @@
+"""How the tokenizing VAE is trained: beta schedule, validation metrics, the recipe."""
+
+from __future__ import annotations
+
+import torch
+
+from tabsyn.tabular.fitting import epochs_for, minibatches, steps_per_epoch
+from tabsyn.tabular.presets import Settings
+from tabsyn.tabular.vae import TabularVAE, VAEConfig, reconstruction, vae_loss
+from tabsyn.training import History, TrainConfig, train
+
+MAX_BETA, MIN_BETA, BETA_DECAY = 1e-2, 1e-5, 0.7
+
+
+class BetaSchedule:
+    """TabSyn's KL weight: starts at ``MAX_BETA`` and shrinks by ``BETA_DECAY`` (down to
+    ``MIN_BETA``) whenever validation reconstruction has not improved for ``patience`` epochs."""
+
+    def __init__(self, patience: int, *, start: float = MAX_BETA, low: float = MIN_BETA, decay: float = BETA_DECAY):
+        self.patience, self.low, self.decay = patience, low, decay
+        self.value, self.best, self.bad = start, float("inf"), 0
+
+    def update(self, recon: float) -> float:
+        """Record an epoch's validation reconstruction; return the beta for the next epoch."""
+        if recon < self.best:
+            self.best, self.bad = recon, 0
+        else:
+            self.bad += 1
+            if self.bad >= self.patience:
+                self.value, self.bad = max(self.value * self.decay, self.low), 0
+        return self.value
+
+
+@torch.no_grad()
+def validation_metrics(vae: TabularVAE, x_num: torch.Tensor, x_cat: torch.Tensor) -> dict[str, float]:
+    """Reconstruction of held-out rows from mu, the latent the diffusion model learns."""
+    mu, _ = vae.encode(x_num, x_cat)
+    recon_num, logits = vae.decode(mu[:, 1:])
+    terms = reconstruction(recon_num, logits, x_num, x_cat)
+    return {"val_recon": terms["recon"].item(), "val_mse": terms["mse"].item(), "val_ce": terms["ce"].item(),
+            "val_acc": terms["acc"].item()}
+
+
+def fit_vae(x_num: torch.Tensor, x_cat: torch.Tensor, cat_sizes: list[int], train_idx, val_idx, s: Settings, *,
+            max_seconds: float | None, verbose: bool) -> tuple[TabularVAE, History]:
+    """Train a VAE on rows ``train_idx`` of the model arrays, judged on ``val_idx``; weights stay on their device."""
+    train_num, train_cat = x_num[train_idx], x_cat[train_idx]
+    val_num, val_cat = x_num[val_idx], x_cat[val_idx]
+    cfg = VAEConfig(n_num=x_num.shape[1], cat_sizes=list(cat_sizes), d_token=s.d_token, ffn_factor=s.ffn_factor)
+    vae = TabularVAE(cfg).to(x_num.device)
+    per_epoch = steps_per_epoch(len(train_idx), s.batch_size)
+    beta = BetaSchedule(patience=-(-s.beta_patience_steps // per_epoch))
+
+    def loss_fn(idx):
+        recon, kl, _ = vae_loss(vae, train_num[idx], train_cat[idx])
+        return recon + beta.value * kl
+
+    def validate(model):
+        return {**validation_metrics(model, val_num, val_cat), "beta": beta.value}
+
+    config = TrainConfig(max_epochs=epochs_for(s.vae_steps, len(train_idx), s.batch_size), lr=s.vae_lr,
+                         max_seconds=max_seconds)
+    history = train(vae, config=config, batches=minibatches(len(train_idx), s.batch_size), loss_fn=loss_fn,
+                    validate=validate, monitor="val_recon", on_epoch_end=lambda _, r: beta.update(r["val_recon"]),
+                    desc="VAE", verbose=verbose)
+    return vae.eval(), history
