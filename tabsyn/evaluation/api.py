@@ -59,8 +59,9 @@ def evaluate(
         Generated rows with the same columns, in the same order, holding the same kinds
         of values.
     holdout : DataFrame, optional
-        Real rows the generator never saw, same columns. Enables the privacy figures and,
-        with ``target``, ML efficacy.
+        Real rows the generator never saw, same columns. Enables the privacy figures, the
+        detection AUC against these rows (``detection.roc_auc_holdout``) and, with
+        ``target``, ML efficacy.
     target : column label, optional
         Column to predict for ML efficacy: categorical -> classification (ROC AUC),
         numerical -> regression (RMSE). Needs ``holdout``.
@@ -105,7 +106,7 @@ def evaluate(
     fid = fidelity(real, synthetic, specs)
     seconds["fidelity"] = time.perf_counter() - start
     start = time.perf_counter()
-    det = detection(real, synthetic, specs, seed=seeds[3])
+    det = detection(real, synthetic, specs, seed=seeds[3], holdout=holdout, holdout_seed=seeds[6])
     seconds["detection"] = time.perf_counter() - start
     eff = priv = None
     if target is not None:

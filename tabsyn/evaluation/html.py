@@ -128,8 +128,22 @@ def _heading(anchor: str, title: str) -> str:
     return f"<h2 id='{anchor}'>{title}</h2>"
 
 
+def _detection_note(d) -> str:
+    """The two detection AUCs in words: against training rows, and against holdout rows."""
+    text = (f"Detection: a gradient-boosted classifier tells synthetic rows from real ones, out of "
+            f"fold ({d.n_folds} folds; ROC AUC, 0.5 = indistinguishable, lower is better). Against "
+            f"{d.n_rows} training rows (roc_auc): {d.roc_auc:.4f}.")
+    if d.roc_auc_holdout is None:
+        text += " Against holdout rows: not measured (no holdout given)."
+    else:
+        text += (f" Against {d.n_rows_holdout} holdout rows the generator never saw "
+                 f"(roc_auc_holdout): {d.roc_auc_holdout:.4f}; copies of training rows score "
+                 f"low against training rows but gain nothing here.")
+    return f"<p class='note'>{text}</p>"
+
+
 def _sections(result) -> list[str]:
-    parts = [_heading("summary", "Summary"), _table(result.to_frame())]
+    parts = [_heading("summary", "Summary"), _table(result.to_frame()), _detection_note(result.detection)]
     if result.efficacy is not None:
         e = result.efficacy
         better = "higher" if e.metric == "roc_auc" else "lower"

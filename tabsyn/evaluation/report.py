@@ -15,6 +15,11 @@ from tabsyn.evaluation.privacy import Privacy
 from tabsyn.table.schema import ColumnSpec
 
 
+# to_dict's order of the detection figures: the two AUCs first, side by side.
+_DETECTION_ORDER = ("roc_auc", "roc_auc_holdout", "n_rows", "n_rows_holdout", "n_folds")
+_HOLDOUT_DETECTION = ("roc_auc_holdout", "n_rows_holdout")
+
+
 def _plain(value):
     """JSON-friendly: floats stay floats (NaN becomes None), numpy scalars become Python ones."""
     if hasattr(value, "item"):
@@ -33,7 +38,9 @@ class EvaluationResult:
     fidelity : Fidelity
         sdmetrics' quality (column shapes, pair trends) and diagnostic scores with details.
     detection : Detection
-        Real-vs-synthetic classifier ROC AUC (0.5 = indistinguishable).
+        Real-vs-synthetic classifier ROC AUC (0.5 = indistinguishable): against the
+        training rows (``roc_auc``) and, with a holdout, against the holdout rows
+        (``roc_auc_holdout``, None without one).
     efficacy : Efficacy or None
         Train-on-synthetic vs train-on-real scores on the holdout; None without a target.
     privacy : Privacy or None
@@ -65,13 +72,23 @@ class EvaluationResult:
 
     @property
     def detection_auc(self) -> float:
-        """Out-of-fold ROC AUC of the real-vs-synthetic classifier."""
+        """Out-of-fold ROC AUC of the classifier telling synthetic from training rows."""
         return self.detection.roc_auc
 
+    @property
+    def detection_auc_holdout(self) -> float | None:
+        """The same AUC against the holdout rows, which the generator never saw (None without)."""
+        return self.detection.roc_auc_holdout
+
     def to_dict(self) -> dict:
-        """Every score as plain Python values (JSON-serialisable), grouped by section."""
+        """Every score as plain Python values (JSON-serialisable), grouped by section.
+
+        ``detection`` holds ``roc_auc`` (vs training rows) and ``roc_auc_holdout`` (vs
+        holdout rows; None without a holdout), with the rows and folds each used.
+        """
+        det = vars(self.detection)
         out = {"fidelity": {k: _plain(v) for k, v in self.fidelity.scores().items()},
-               "detection": {k: _plain(v) for k, v in vars(self.detection).items()}}
+               "detection": {k: _plain(det[k]) for k in _DETECTION_ORDER}}
         out["efficacy"] = None if self.efficacy is None else {
             k: _plain(v) for k, v in vars(self.efficacy).items()}
         out["privacy"] = None if self.privacy is None else {
@@ -80,12 +97,17 @@ class EvaluationResult:
         return out
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per score: columns ``section``, ``metric``, ``value``."""
+        """One row per score: columns ``section``, ``metric``, ``value``.
+
+        Sections that were not computed (efficacy without a target, privacy and the
+        holdout detection AUC without a holdout) have no rows.
+        """
         rows = []
         for section, values in self.to_dict().items():
             if section == "info" or values is None:
                 continue
-            rows += [(section, name, value) for name, value in values.items()]
+            rows += [(section, name, value) for name, value in values.items()
+                     if not (section == "detection" and name in _HOLDOUT_DETECTION and value is None)]
         return pd.DataFrame(rows, columns=["section", "metric", "value"])
 
     def to_html(self, path: str | Path) -> Path:

@@ -40,6 +40,36 @@ def test_fresh_real_rows_score_near_the_top(fresh):
     assert fresh.fidelity.data_structure == 1.0
 
 
+def test_detection_against_the_holdout_is_chance_for_fresh_real_rows(fresh):
+    d = fresh.detection
+    assert fresh.detection_auc_holdout == d.roc_auc_holdout
+    # Out-of-fold AUCs of two samples of one distribution scatter a little below 0.5.
+    assert abs(d.roc_auc_holdout - 0.5) < 0.08
+    assert d.n_rows_holdout == 800  # balanced like the other: min(holdout, synthetic) rows a side
+
+
+def test_detection_against_the_holdout_flags_fake_rows(adult_split, shuffled, fresh):
+    assert shuffled.detection_auc_holdout > fresh.detection_auc_holdout + 0.2
+    train, holdout, other = adult_split
+    fake = other.assign(age=other["age"] + 40, education="Preschool")  # obviously not real
+    result = evaluate(train, fake, holdout=holdout)
+    assert result.detection_auc_holdout > 0.99 and result.detection_auc > 0.99
+
+
+def test_copies_are_caught_against_the_holdout_not_the_training_rows(copies):
+    # Against the rows they copy, copies score far below chance (each row is in both
+    # classes, so out of fold it predicts the opposite label); against unseen real rows
+    # they are just real rows, so that AUC stays near 0.5 and does not reward copying.
+    assert copies.detection_auc < 0.3
+    assert abs(copies.detection_auc_holdout - 0.5) < 0.08
+
+
+def test_a_holdout_leaves_the_training_rows_auc_as_it_was(adult_split, fresh):
+    train, _, other = adult_split
+    without = evaluate(train, other)
+    assert without.detection_auc == fresh.detection_auc
+
+
 def test_fresh_real_rows_are_as_useful_and_as_private_as_real_ones(fresh):
     e = fresh.efficacy
     assert (e.task, e.metric, e.target) == ("classification", "roc_auc", "income")
@@ -88,8 +118,11 @@ def test_to_dict_is_json_and_to_frame_lists_every_score(fresh):
     assert set(d) == {"fidelity", "detection", "efficacy", "privacy", "info"}
     frame = fresh.to_frame()
     assert list(frame.columns) == ["section", "metric", "value"]
-    assert {"quality_score", "column_pair_trends", "roc_auc", "dcr_share", "copy_rate"} <= set(frame["metric"])
-    assert "EvaluationResult" in str(fresh)
+    assert {"quality_score", "column_pair_trends", "roc_auc", "roc_auc_holdout", "dcr_share",
+            "copy_rate"} <= set(frame["metric"])
+    holdout_auc = frame.loc[frame["metric"] == "roc_auc_holdout", "value"].item()
+    assert holdout_auc == d["detection"]["roc_auc_holdout"] == fresh.detection.roc_auc_holdout
+    assert "EvaluationResult" in str(fresh) and "roc_auc_holdout" in str(fresh)
 
 
 def test_details_are_per_column_and_per_pair(fresh, adult_split):
@@ -104,6 +137,10 @@ def test_without_holdout_only_fidelity_and_detection(adult_split):
     assert isinstance(result, EvaluationResult)
     assert result.efficacy is None and result.privacy is None
     assert result.to_dict()["privacy"] is None
+    assert result.detection_auc_holdout is None
+    assert result.to_dict()["detection"]["roc_auc_holdout"] is None  # the key is there, empty
+    assert "roc_auc_holdout" not in set(result.to_frame()["metric"])
+    assert "roc_auc_holdout" not in str(result)
 
 
 def test_regression_target_with_missing_values(beijing_split):

@@ -29,6 +29,21 @@ def test_detection_is_chance_on_one_distribution_and_certain_on_two():
     assert detection(a, b.assign(x=b["x"] + 5), specs, seed=0).roc_auc > 0.99
 
 
+def test_detection_against_a_holdout_balances_rows_and_keeps_the_training_score():
+    rng = np.random.default_rng(1)
+    frame = lambda n, shift=0.0: pd.DataFrame({  # noqa: E731
+        "x": rng.normal(size=n) + shift, "c": rng.choice(list("ab"), n)})
+    train, synthetic, holdout = frame(1000), frame(1000), frame(300)
+    specs = resolve_specs(train)
+    alone = detection(train, synthetic, specs, seed=0)
+    assert alone.roc_auc_holdout is None and alone.n_rows_holdout is None
+    both = detection(train, synthetic, specs, seed=0, holdout=holdout, holdout_seed=7)
+    assert (both.roc_auc, both.n_rows) == (alone.roc_auc, alone.n_rows)
+    assert both.n_rows_holdout == 300 and abs(both.roc_auc_holdout - 0.5) < 0.08
+    shifted = detection(train, synthetic, specs, seed=0, holdout=frame(300, shift=5.0))
+    assert shifted.roc_auc_holdout > 0.99 and abs(shifted.roc_auc - 0.5) < 0.05
+
+
 def test_efficacy_when_synthetic_has_one_class_only():
     rng = np.random.default_rng(0)
     x = rng.normal(size=400)
