@@ -418,7 +418,8 @@ def cmd_demo(args) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from tabsyn import __version__
-    from tabsyn.tabular.synthesizer import GUIDANCE_SCALE, PRESETS
+    from tabsyn.tabular.presets import PRESETS
+    from tabsyn.tabular.synthesizer import GUIDANCE_SCALE
 
     parser = argparse.ArgumentParser(prog="tabsyn", description="Synthetic tables by latent diffusion (TabSyn).",
                                      epilog=FILES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
