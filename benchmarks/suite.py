@@ -8,8 +8,10 @@ rows/second and the child's peak resident memory are recorded beside the scores.
 
 Systems: ``tabsyn`` (``tabsyn.TabSynthesizer()``, default settings), ``gaussiancopula``,
 ``tvae`` and ``ctgan`` (SDV 2.x defaults, metadata detected from the training split;
-``pip install -e .[bench]``), and ``holdout``: real rows never trained on, the output of
-an ideal generator. For ``holdout`` the holdout is cut in two halves: the first half is
+``pip install -e .[bench]``), ``tabularargn`` (MOSTLY AI's ``mostlyai-engine``
+``TabularARGN()`` at its defaults on the CPU; ``bash benchmarks/install_peers.sh``; not
+run unless named, see ``benchmarks/peers.py``), and ``holdout``: real rows never trained
+on, the output of an ideal generator. For ``holdout`` the holdout is cut in two halves: the first half is
 scored as the "synthetic" table against the second half, so its privacy and efficacy
 figures are the ones fresh real data gets (test set half the size of the others').
 
@@ -35,21 +37,29 @@ from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from tabsyn.datasets import DATASETS, load_dataset, train_holdout_split
 
-SYSTEMS = ("tabsyn", "gaussiancopula", "tvae", "ctgan", "holdout")
+SYSTEMS = ("tabsyn", "gaussiancopula", "tvae", "ctgan", "holdout")  # the suite's default run
+ALL_SYSTEMS = SYSTEMS + ("tabularargn",)
 SDV_CLASSES = {"gaussiancopula": "GaussianCopulaSynthesizer", "tvae": "TVAESynthesizer",
                "ctgan": "CTGANSynthesizer"}
 RESULTS_DIR = Path(__file__).resolve().parent / "results" / "suite"
 SEED = 0
 
 
-def split(name: str) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """The benchmark protocol's training split, holdout and target for one dataset."""
+def split(name: str, rows: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """The benchmark protocol's training split, holdout and target for one dataset.
+
+    ``rows`` (for smoke tests only) keeps the first ``rows`` rows of the training split,
+    which is already shuffled; the holdout stays whole.
+    """
     df, target, _ = load_dataset(name)
     train, holdout = train_holdout_split(df, seed=SEED)
+    if rows is not None:
+        train = train.iloc[:rows].reset_index(drop=True)
     return train, holdout, target
 
 
@@ -69,17 +79,24 @@ def peak_rss_mb() -> float:
     return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
-def make_synthesizer(system: str, train: pd.DataFrame):
-    """A fresh, unfitted synthesizer exposing ``fit(df)`` and ``sample(n)``."""
+def make_synthesizer(system: str, train: pd.DataFrame, settings: dict | None = None):
+    """A fresh, unfitted synthesizer exposing ``fit(df)`` and ``sample(n)``.
+
+    ``settings``: keyword arguments for its constructor on top of the defaults (smoke
+    tests only; the benchmark's results use none).
+    """
+    settings = settings or {}
     if system == "tabsyn":
         from tabsyn import TabSynthesizer
 
-        return TabSynthesizer(random_state=SEED, verbose=False)
+        return TabSynthesizer(**{"random_state": SEED, "verbose": False, **settings})
+    if system == "tabularargn":
+        return _ARGNAdapter(**settings)
     import sdv.single_table
     from sdv.metadata import Metadata
 
     metadata = Metadata.detect_from_dataframes({"table": train})
-    synthesizer = getattr(sdv.single_table, SDV_CLASSES[system])(metadata)
+    synthesizer = getattr(sdv.single_table, SDV_CLASSES[system])(metadata, **settings)
     return _SDVAdapter(synthesizer)
 
 
@@ -97,18 +114,98 @@ class _SDVAdapter:
         return self.synthesizer.sample(num_rows=n)["table"]
 
 
-def child_run(dataset: str, system: str, out_dir: Path) -> None:
-    """Fit and sample in this (child) process; write the rows and the measurements."""
+def _holds_bools(col: pd.Series) -> bool:
+    """Whether an object column's values are all Python or numpy booleans (missing ones aside)."""
+    values = col.dropna()
+    return len(values) > 0 and bool(values.map(lambda v: isinstance(v, (bool, np.bool_))).all())
+
+
+class _ARGNAdapter:
+    """MOSTLY AI's ``TabularARGN`` (mostlyai-engine) with the suite's dtypes at the boundary.
+
+    It refuses pandas ``category`` columns, so they go in as plain objects; it returns
+    booleans as the strings "True"/"False" and numbers in dtypes of its own, so every
+    sampled column is cast back to its training dtype where the values allow (an integer
+    column that came back with missing values stays float). Its own parameters are its
+    defaults, on the CPU, seeded; ``params`` override them (smoke tests only).
+    """
+
+    def __init__(self, **params):
+        from mostlyai.engine import TabularARGN
+
+        self.model = TabularARGN(**{"device": "cpu", "random_state": SEED, "verbose": 0, **params})
+
+    def fit(self, df: pd.DataFrame) -> "_ARGNAdapter":
+        self.columns_ = list(df.columns)
+        self.dtypes_ = df.dtypes.to_dict()
+        self.bool_objects_ = {c for c in df.columns if df[c].dtype == object and _holds_bools(df[c])}
+        data = df.copy()
+        for c in data.columns:
+            if isinstance(data[c].dtype, pd.CategoricalDtype):
+                data[c] = data[c].astype(object)
+        self.model.fit(data)
+        return self
+
+    def sample(self, n: int) -> pd.DataFrame:
+        out = self.model.sample(n_samples=n)
+        return pd.DataFrame({c: self._restore(out[c], self.dtypes_[c], c in self.bool_objects_)
+                             for c in self.columns_})
+
+    @staticmethod
+    def _restore(col: pd.Series, dtype, bool_objects: bool = False) -> pd.Series:
+        """``col`` in the training column's dtype where its values allow, else as close as they do."""
+        col = col.reset_index(drop=True)
+        truth = {"True": True, "False": False, "true": True, "false": False, True: True, False: False}
+        missing = col.isna()
+        try:
+            if pd.api.types.is_bool_dtype(dtype) or bool_objects:
+                values = col.astype(object).map(lambda v: truth.get(v, np.nan) if pd.notna(v) else np.nan)
+                if bool_objects:
+                    return values
+                return values.astype(dtype) if not values.isna().any() else values.astype("boolean")
+            if isinstance(dtype, pd.CategoricalDtype):
+                by_text = {str(k): k for k in dtype.categories}
+                values = col.astype(object).map(lambda v: by_text.get(str(v), v) if pd.notna(v) else np.nan)
+                return pd.Series(pd.Categorical(values, categories=dtype.categories, ordered=dtype.ordered))
+            if pd.api.types.is_integer_dtype(dtype):
+                values = pd.to_numeric(col, errors="coerce")
+                if isinstance(dtype, pd.api.extensions.ExtensionDtype):  # nullable Int64 and kin
+                    return values.round().astype(dtype)
+                return values.round().astype(dtype) if not values.isna().any() else values.astype("float64")
+            if pd.api.types.is_float_dtype(dtype):
+                return pd.to_numeric(col, errors="coerce").astype(dtype)
+            if pd.api.types.is_datetime64_any_dtype(dtype):
+                values = pd.to_datetime(col, errors="coerce")
+                tz = getattr(dtype, "tz", None)
+                if tz is not None:
+                    values = values.dt.tz_localize(tz) if values.dt.tz is None else values.dt.tz_convert(tz)
+                return values.astype(dtype)
+            if dtype == object:  # strings: its own string dtype and <NA> back to object and NaN
+                return col.astype(object).where(~missing, np.nan)
+            return col.astype(dtype)
+        except (TypeError, ValueError):
+            return col
+
+
+def child_run(dataset: str, system: str, out_dir: Path, options: dict | None = None) -> None:
+    """Fit and sample in this (child) process; write the rows and the measurements.
+
+    ``options`` (from ``generate``): ``threads`` (torch threads for fit and sample),
+    ``rows`` (training rows kept, smoke tests only) and ``settings`` (constructor
+    arguments, smoke tests only).
+    """
     import random
     import warnings
 
-    import numpy as np
     import torch
 
+    options = options or {}
+    if options.get("threads"):
+        torch.set_num_threads(int(options["threads"]))
     warnings.filterwarnings("ignore", message=".*save_to_json.*")  # SDV: we never save metadata
     random.seed(SEED), np.random.seed(SEED), torch.manual_seed(SEED)
-    train, _, _ = split(dataset)
-    synthesizer = make_synthesizer(system, train)
+    train, _, _ = split(dataset, options.get("rows"))
+    synthesizer = make_synthesizer(system, train, options.get("settings"))
     rss_before = peak_rss_mb()
     start = time.perf_counter()
     synthesizer.fit(train)
@@ -125,16 +222,28 @@ def child_run(dataset: str, system: str, out_dir: Path) -> None:
     }))
 
 
-def generate(dataset: str, system: str, holdout: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """Synthetic rows and measurements: in a child process, or the holdout's first half."""
+def generate(dataset: str, system: str, holdout: pd.DataFrame,
+             options: dict | None = None) -> tuple[pd.DataFrame, dict]:
+    """Synthetic rows and measurements: in a child process, or the holdout's first half.
+
+    ``options``: see :func:`child_run`. With ``threads`` the child also gets
+    ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` set to it, so the numpy and scikit-learn
+    parts of a fit run on as many threads as torch does.
+    """
     if system == "holdout":
         half = len(holdout) // 2
         return holdout.iloc[:half].reset_index(drop=True), {
             "fit_seconds": 0.0, "sample_seconds": None, "sample_rows_per_second": None,
             "peak_rss_mb": None, "rss_before_fit_mb": None}
+    options = options or {}
+    env = dict(os.environ)
+    if options.get("threads"):
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(options["threads"])
     with tempfile.TemporaryDirectory(prefix=f"tabsyn-{dataset}-{system}-") as tmp:
         cmd = [sys.executable, __file__, "--child", dataset, system, tmp]
-        subprocess.run(cmd, check=True)
+        if options:
+            cmd += ["--child-options", json.dumps(options)]
+        subprocess.run(cmd, check=True, env=env)
         synthetic = pd.read_pickle(Path(tmp) / "synthetic.pkl")  # written by our own child
         measurements = json.loads((Path(tmp) / "measurements.json").read_text())
     return synthetic, measurements
@@ -231,7 +340,7 @@ def machine() -> dict:
 
 def versions() -> dict:
     out = {"python": platform.python_version()}
-    for package in ("tabsyn", "sdv", "sdmetrics", "torch", "scikit-learn", "pandas"):
+    for package in ("tabsyn", "sdv", "mostlyai-engine", "sdmetrics", "torch", "scikit-learn", "pandas"):
         try:
             out[package] = version(package)
         except PackageNotFoundError:
@@ -248,12 +357,16 @@ def _script(path: str) -> str:
         return str(path)
 
 
-def run_one(dataset: str, system: str, path: Path) -> dict:
-    """Generate, evaluate and write one result file; returns what was written."""
+def run_one(dataset: str, system: str, path: Path, options: dict | None = None) -> dict:
+    """Generate, evaluate and write one result file; returns what was written.
+
+    ``options``: see :func:`child_run`; recorded in the result as given.
+    """
     from tabsyn.evaluation import evaluate
 
-    train, holdout, target = split(dataset)
-    synthetic, measurements = generate(dataset, system, holdout)
+    options = options or {}
+    train, holdout, target = split(dataset, options.get("rows"))
+    synthetic, measurements = generate(dataset, system, holdout, options)
     test = holdout.iloc[len(holdout) // 2:].reset_index(drop=True) if system == "holdout" else holdout
     start = time.perf_counter()
     result = evaluate(train, synthetic[train.columns], holdout=test, target=target, random_state=SEED)
@@ -266,7 +379,9 @@ def run_one(dataset: str, system: str, path: Path) -> dict:
         "machine": machine(), "versions": versions(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python " + " ".join([_script(sys.argv[0]), *sys.argv[1:]]),
-        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "omp_num_threads": (str(options["threads"]) if options.get("threads") and system != "holdout"
+                            else os.environ.get("OMP_NUM_THREADS")),
+        "options": options,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".json.part")
@@ -278,15 +393,16 @@ def run_one(dataset: str, system: str, path: Path) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
-    parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
+    parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=ALL_SYSTEMS)
     parser.add_argument("--force", action="store_true", help="rerun results that already exist")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--estimate-epochs", action="store_true",
                         help="only time 2-epoch TVAE/CTGAN fits and extrapolate to their defaults")
     parser.add_argument("--child", nargs=3, metavar=("DATASET", "SYSTEM", "DIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--child-options", type=json.loads, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        return child_run(args.child[0], args.child[1], Path(args.child[2]))
+        return child_run(args.child[0], args.child[1], Path(args.child[2]), args.child_options)
     if args.estimate_epochs:
         return estimate_epochs(args.datasets, args.results_dir / "sdv_epoch_estimates.json")
     for dataset in args.datasets:
