@@ -1,6 +1,10 @@
 """Render benchmarks/RESULTS.md from the suite's JSON files (benchmarks/results/suite/).
 
-    python benchmarks/render_results.py [--results-dir DIR] [--output FILE]
+The "Peers" section comes from benchmarks/peers.py's files (benchmarks/results/peers/);
+peers.py rewrites just that section after each of its results, between two markers,
+and this script renders it in the same place when it writes the whole file.
+
+    python benchmarks/render_results.py [--results-dir DIR] [--peers-dir DIR] [--output FILE]
 """
 
 from __future__ import annotations
@@ -12,6 +16,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DATASETS = ("adult", "default", "shoppers", "magic", "beijing")
 SYSTEMS = ("tabsyn", "gaussiancopula", "tvae", "ctgan", "holdout")
+PEER_SYSTEMS = ("tabsyn", "tabularargn", "tvae", "holdout")
+PEERS_REFERENCE = "tabularargn"  # the ratios' denominator
+PEERS_START = "<!-- peers: rendered from benchmarks/results/peers/*.json by benchmarks/peers.py -->"
+PEERS_END = "<!-- /peers -->"
 
 # TabSyn (Zhang et al., ICLR 2024), its own model's column-shape and pair-trend error
 # rates (%). Only numbers found in a source we could read go here; None = not verified.
@@ -201,20 +209,128 @@ def header(results: dict) -> list[str]:
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--results-dir", type=Path, default=HERE / "results" / "suite")
-    parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
-    args = parser.parse_args(argv)
+PEER_COLUMNS = ("dataset", "system", "torch threads", "fit s", "fit / ARGN fit", "sample rows/s",
+                "rows/s / ARGN rows/s", "quality", "shapes", "trends", "detection AUC vs train",
+                "detection AUC vs holdout", "ML efficacy syn / real", "DCR share", "copy rate syn / holdout")
+
+PEERS_LEGEND = """\
+- **fit / ARGN fit**: this system's fit seconds over TabularARGN's on the same table in
+  the same run (below 1 = faster); **rows/s / ARGN rows/s**: its sampling rate over
+  TabularARGN's (above 1 = faster).
+- **detection AUC vs train**: the classifier tells synthetic rows from the training rows
+  (the column *detection AUC* above); a generator that copies training rows scores at or
+  below 0.5 there. **vs holdout**: the same classifier and protocol against the real
+  holdout rows, which no generator saw (as many rows a side as the smaller table has, so
+  on small holdouts it is noisier): copying gains nothing there.
+- Other columns as in the suite's dataset tables (see "How to read the columns"). *holdout*:
+  half the real holdout scored against the other half, what an ideal generator gets.
+"""
+
+
+def load_results(results_dir: Path) -> dict:
+    """``{(dataset, system): record}`` from the ``<dataset>__<system>.json`` files in a directory."""
     results = {}
-    for path in sorted(args.results_dir.glob("*__*.json")):
+    for path in sorted(results_dir.glob("*__*.json")):
         if path.stem.startswith("sdv_epoch"):
             continue
         r = json.loads(path.read_text())
         results[(r["dataset"], r["system"])] = r
+    return results
+
+
+def _ratio(value, reference) -> str:
+    if not value or not reference:
+        return "-"
+    return f"{value / reference:.2f}x"
+
+
+def peer_row(r: dict, reference: dict | None) -> list[str]:
+    s = r["scores"]
+    f, d, e, p = s["fidelity"], s["detection"], s["efficacy"], s["privacy"]
+    digits = 1 if e is not None and e["metric"] == "rmse" else 3
+    efficacy = "-" if e is None else f"{fmt(e['synthetic'], digits)} / {fmt(e['real'], digits)}"
+    rate = r.get("sample_rows_per_second")
+    generated = r["system"] != "holdout"
+    ref_fit = None if reference is None else reference.get("fit_seconds")
+    ref_rate = None if reference is None else reference.get("sample_rows_per_second")
+    return [
+        r["dataset"], r["system"], fmt(r.get("torch_threads")) if generated else "-",
+        fmt(r.get("fit_seconds"), 1) if generated else "-",
+        _ratio(r.get("fit_seconds"), ref_fit) if generated else "-",
+        "-" if rate is None else f"{rate:,.0f}", _ratio(rate, ref_rate) if generated else "-",
+        fmt(f["quality_score"]), fmt(f["column_shapes"]), fmt(f["column_pair_trends"]),
+        fmt(d["roc_auc"]), fmt(d.get("roc_auc_holdout")), efficacy,
+        "-" if p is None else fmt(p["dcr_share"]),
+        "-" if p is None else f"{100 * p['copy_rate']:.2f}% / {100 * p['holdout_copy_rate']:.2f}%",
+    ]
+
+
+def peers_section(results: dict) -> list[str]:
+    """The "Peers" section: one table over every (dataset, system) of benchmarks/peers.py."""
+    out = [PEERS_START, "## Peers: tabsyn, TabularARGN (mostlyai-engine) and TVAE in one run", ""]
+    if not results:
+        return out + ["No results yet: `python benchmarks/peers.py`.", "", PEERS_END]
+    records = list(results.values())
+    generated = [r for r in records if r["system"] != "holdout"]
+    threads = sorted({str(r.get("torch_threads")) for r in generated})
+    smoke = {r["system"]: json.dumps(r["options"]["settings"], sort_keys=True)
+             for r in records if (r.get("options") or {}).get("settings")}
+    rows = sorted({(r.get("options") or {}).get("rows") for r in records} - {None})
+    v = records[0]["versions"]
+    dates = sorted(r["date"] for r in records)
+    commands = sorted({r["command"] for r in records})
+    out += ["From `python benchmarks/peers.py`: the suite's protocol (shuffle seed 0, 80/20 split, "
+            "`tabsyn.evaluate`), every system at its defaults (tabsyn `TabSynthesizer()`, "
+            "mostlyai-engine `TabularARGN()` on the CPU, SDV `TVAESynthesizer`), each fitted in its own "
+            "child process with the same torch thread count.", ""]
+    if smoke or rows:
+        notes = [f"training split cut to {', '.join(map(str, rows))} rows"] if rows else []
+        notes += [f"{system} {settings}" for system, settings in sorted(smoke.items())]
+        out += ["**Smoke-test results, not the benchmark**: " + "; ".join(notes) + ".", ""]
+    for m in {json.dumps(r["machine"], sort_keys=True) for r in records}:
+        m = json.loads(m)
+        out.append(f"- Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM")
+    out += [f"- Runs: {dates[0]} to {dates[-1]}; torch threads per fit: {', '.join(threads) or '-'}",
+            "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
+            "- Commands: " + "; ".join(f"`{c}`" for c in commands), "",
+            "| " + " | ".join(PEER_COLUMNS) + " |", "|" + "---|" * len(PEER_COLUMNS)]
+    systems = [s for s in PEER_SYSTEMS if any(k[1] == s for k in results)]
+    systems += sorted({k[1] for k in results} - set(systems))
+    for d in DATASETS:
+        for s in systems:
+            if (d, s) in results:
+                row_ = peer_row(results[(d, s)], results.get((d, PEERS_REFERENCE)))
+                out.append("| " + " | ".join(row_) + " |")
+    return out + ["", PEERS_LEGEND, PEERS_END]
+
+
+def with_peers_section(text: str, section: list[str]) -> str:
+    """``text`` (a RESULTS.md) with its Peers section replaced, or inserted before the legend."""
+    block = "\n".join(section)
+    if PEERS_START in text and PEERS_END in text:
+        head, rest = text.split(PEERS_START, 1)
+        return head + block + rest.split(PEERS_END, 1)[1]
+    anchor = LEGEND.splitlines()[0]
+    if anchor in text:
+        head, rest = text.split(anchor, 1)
+        return head + block + "\n\n" + anchor + rest
+    return text.rstrip() + "\n\n" + block + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results-dir", type=Path, default=HERE / "results" / "suite")
+    parser.add_argument("--peers-dir", type=Path, default=HERE / "results" / "peers")
+    parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args(argv)
+    results = load_results(args.results_dir)
     if not results:
         raise SystemExit(f"no results in {args.results_dir}; run benchmarks/suite.py first")
-    lines = header(results) + summary_section(results) + [LEGEND]
+    peers = load_results(args.peers_dir)
+    lines = header(results) + summary_section(results)
+    if peers:
+        lines += peers_section(peers) + [""]
+    lines += [LEGEND]
     for name in DATASETS:
         lines += dataset_section(name, results)
     lines += paper_section(results)
