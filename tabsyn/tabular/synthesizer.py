@@ -9,8 +9,8 @@ import pandas as pd
 import torch
 
 from tabsyn.base import (
-    BaseSynthesizer, SampleStream, check_bool, check_fraction, check_guidance_scale, check_n, check_positive,
-    check_random_state, load_device, resolve_device, seeded_torch,
+    BaseSynthesizer, SampleStream, check_bool, check_fraction, check_guidance_scale, check_n, check_non_negative,
+    check_positive, check_random_state, load_device, resolve_device, seeded_torch,
 )
 from tabsyn.table.guard import PrivacyGuard, check_quantile
 from tabsyn.table.schema import ID, ColumnSpec, SchemaError, infer_schema
@@ -150,7 +150,8 @@ class TabSynthesizer(BaseSynthesizer):
 
     # -- sample --------------------------------------------------------------------------
     def sample(self, n: int, *, conditions: dict | None = None, privacy_guard: bool | float = False,
-               guidance_scale: float = GUIDANCE_SCALE, random_state=None, batch_size: int = 8192) -> pd.DataFrame:
+               guidance_scale: float = GUIDANCE_SCALE, random_state=None, batch_size: int = 8192,
+               start: int = 0) -> pd.DataFrame:
         """Draw ``n`` synthetic rows as a DataFrame with the training table's columns and dtypes.
 
         Parameters
@@ -173,13 +174,17 @@ class TabSynthesizer(BaseSynthesizer):
             sequence); with it, the call draws from that seed alone and leaves the stream as it is.
         batch_size : int, default=8192
             Rows generated at a time. Row i depends only on the seed and i, never on ``batch_size``.
+        start : int, default=0
+            With ``random_state``: draw rows ``start .. start + n - 1`` of its stream (one shard of a
+            larger sample: shards concatenated are the one-call sample, to the bit).
         """
         return concat_batches(self.sample_batches(n, conditions=conditions, privacy_guard=privacy_guard,
                                                   guidance_scale=guidance_scale, random_state=random_state,
-                                                  batch_size=batch_size))
+                                                  batch_size=batch_size, start=start))
 
     def sample_batches(self, n: int, *, conditions: dict | None = None, privacy_guard: bool | float = False,
-                       guidance_scale: float = GUIDANCE_SCALE, random_state=None, batch_size: int = 8192):
+                       guidance_scale: float = GUIDANCE_SCALE, random_state=None, batch_size: int = 8192,
+                       start: int = 0):
         """Like :meth:`sample`, but yield the rows ``batch_size`` at a time (flat memory for large ``n``)."""
         self._check_fitted()
         n, batch_size = check_n(n, "n"), check_n(batch_size, "batch_size")
@@ -188,7 +193,7 @@ class TabSynthesizer(BaseSynthesizer):
             frame = conditions_frame(conditions, self.columns_)
             row = self.model_.known_cells(frame, np.ones(frame.shape, bool), present=False)
             known = lambda start, rows: row.take(np.zeros(rows, dtype=np.int64))  # noqa: E731
-        return self._rows(n, batch_size, random_state, privacy_guard, guidance_scale, known)
+        return self._rows(n, batch_size, random_state, privacy_guard, guidance_scale, known, start)
 
     def sample_remaining_columns(self, known: pd.DataFrame, *, privacy_guard: bool | float = False,
                                  guidance_scale: float = GUIDANCE_SCALE, random_state=None,
@@ -230,12 +235,14 @@ class TabSynthesizer(BaseSynthesizer):
                                        guidance_scale=guidance)
         return fill_frame(df, generated, cells)
 
-    def _rows(self, n: int, batch_size: int, random_state, privacy_guard, guidance_scale, known_for=None):
-        """Rows from the stream (or from ``random_state``), ``batch_size`` at a time."""
+    def _rows(self, n: int, batch_size: int, random_state, privacy_guard, guidance_scale, known_for=None, start=0):
+        """Rows from the stream (or from ``random_state``, from position ``start`` on), ``batch_size`` at a time."""
         quantile = None if privacy_guard is False or privacy_guard is None else check_quantile(privacy_guard)
         guidance = check_guidance_scale(guidance_scale, default=GUIDANCE_SCALE)
+        if check_non_negative(start, "start", integer=True) and random_state is None:
+            raise ValueError(f"start={start} needs random_state: the stream of the seed whose rows it counts")
         seed, base = self._stream.take(n, random_state)
-        return sample_rows(self.model_, self.guard_, n=n, batch_size=batch_size, seed=seed, base=base,
+        return sample_rows(self.model_, self.guard_, n=n, batch_size=batch_size, seed=seed, base=base + start,
                            quantile=quantile, guidance_scale=guidance, known_for=known_for)
 
     # -- persistence -------------------------------------------------------------------
