@@ -3,6 +3,10 @@
 Commands: ``fit``, ``sample``, ``impute``, ``evaluate`` and ``demo`` (``tabsyn COMMAND --help``).
 Errors print one line and exit with status 2; ``--debug`` shows the traceback.
 
+Tables are read and written as CSV or Parquet, by extension (:func:`read_table`,
+:func:`write_table_atomic`); ``tabsyn sample --shard K/N`` (or torchrun's ``RANK`` /
+``WORLD_SIZE``) writes one shard of a larger sample (:data:`SHARD_HELP`).
+
 Files (see :data:`FILES_HELP`, shown by ``tabsyn --help``): every output path is checked,
 and its missing folders created, before any work starts. Each output is written to a
 hidden temporary file beside it and renamed over it when complete, so an output is
@@ -44,9 +48,27 @@ output files:
   status 130 and 143. SIGKILL (kill -9) cannot be caught: it leaves the hidden
   .NAME.XXXXXXXX.partial file (safe to delete), never a truncated NAME.
 
-input CSVs:
-  The first row is the header, kept exactly as written (spaces included; an empty
-  header cell is a column named ""). Duplicate header names are refused.
+input tables:
+  .csv or .parquet (.pq) files, told apart by their extension. In a CSV the first row
+  is the header, kept exactly as written (spaces included; an empty header cell is a
+  column named ""), and each column's type is read from its text. A Parquet file keeps
+  its dtypes (nullable integers, categories, datetimes with time zones, booleans,
+  strings); its pandas index, if any, is not a column. Duplicate names are refused.
+
+output tables:
+  -o NAME.parquet (or .pq) writes Parquet through pyarrow, with the training table's
+  dtypes; any other name writes CSV. --format csv|parquet says it outright.
+"""
+
+SHARD_HELP = """shards (one sample written by several processes or machines):
+  --shard K/N writes shard K of N, 0-based (0/4, 1/4, 2/4, 3/4): rows
+  floor(K*n/N) .. floor((K+1)*n/N)-1 of the n-row sample the seed gives. Every shard
+  needs the same --seed (and the same -n, model and options); the shards in order
+  are then, to the bit, the table one process writes with that seed. Under torchrun
+  (RANK and WORLD_SIZE set) without --shard, each rank writes shard RANK/WORLD_SIZE.
+  -o OUT/ (ending in /) writes shard K to OUT/part-0000K.csv (.parquet with
+  --format parquet); -o NAME.csv writes NAME.part-0000K-of-0000N.csv; with N = 1,
+  NAME.csv itself. --known is not sharded.
 """
 
 
@@ -123,6 +145,142 @@ def read_csv(path: str) -> pd.DataFrame:
     return pd.DataFrame({name: _typed_column(raw[i]) for i, name in enumerate(header)}, columns=header)
 
 
+# -- Parquet through pyarrow; tables in and out by extension ----------------------------
+CSV, PARQUET = "csv", "parquet"
+EXTENSIONS = {".csv": CSV, ".parquet": PARQUET, ".pq": PARQUET}
+
+
+def _pyarrow():
+    try:
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError:
+        raise CLIError("Parquet files need pyarrow: pip install pyarrow") from None
+    return pyarrow, pyarrow.parquet
+
+
+def read_parquet(path: str) -> pd.DataFrame:
+    """Read a Parquet file with its dtypes (pandas' own, where pandas wrote it); duplicate names are refused."""
+    if not os.path.isfile(path):
+        raise CLIError(f"no such file: {path}")
+    pa, pq = _pyarrow()
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise CLIError(f"cannot read {path} as Parquet: {str(exc).splitlines()[0]}") from None
+    names = table.column_names
+    index = [c for c in (table.schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)]
+    duplicated = [name for name, count in Counter(n for n in names if n not in index).items() if count > 1]
+    if duplicated:
+        raise CLIError(f"{path}: duplicate column names: {duplicated}; give every column its own name")
+    return table.to_pandas().reset_index(drop=True)
+
+
+def read_table(path: str) -> pd.DataFrame:
+    """A .csv (:func:`read_csv`) or .parquet / .pq (:func:`read_parquet`) file, by its extension."""
+    if not os.path.isfile(path):
+        raise CLIError(f"no such file: {path}")
+    kind = EXTENSIONS.get(Path(path).suffix.lower())
+    if kind is None:
+        raise CLIError(f"cannot read {path}: tabsyn reads tables from .csv and .parquet (or .pq) files; "
+                       f"got {Path(path).suffix or 'a name without an extension'}")
+    return read_parquet(path) if kind == PARQUET else read_csv(path)
+
+
+def output_format(path: str, fmt: str | None) -> str:
+    """CSV or Parquet for the output ``path``: ``fmt`` (--format) when given, else by extension."""
+    by_name = PARQUET if Path(path).suffix.lower() in (".parquet", ".pq") else CSV
+    if fmt is not None and not _is_folder(path) and Path(path).suffix.lower() in EXTENSIONS and fmt != by_name:
+        raise CLIError(f"--format {fmt} does not match -o {path}; name it {Path(path).stem}.{fmt} or leave "
+                       f"out --format")
+    return fmt or by_name
+
+
+def _is_folder(path) -> bool:
+    """``-o OUT/``: a folder of part files (the trailing slash says so)."""
+    return os.fspath(path).endswith(("/", os.sep))
+
+
+def _arrow_table(frame: pd.DataFrame, schema=None):
+    """``frame`` as a pyarrow Table; the first batch's ``schema`` (text columns of missing values only: strings)
+    holds for every later batch, so each batch writes the same columns."""
+    pa, _ = _pyarrow()
+    if schema is not None:
+        return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    fields = [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+    if any(pa.types.is_null(f.type) for f in table.schema):
+        table = pa.Table.from_pandas(frame, schema=pa.schema(fields, metadata=table.schema.metadata),
+                                     preserve_index=False)
+    return table
+
+
+def write_parquet_atomic(frames, path: str) -> int:
+    """Write DataFrames (an iterable, one row group or more each) to one Parquet file through
+    :func:`atomic_output`, keeping their dtypes. Returns the number of rows written."""
+    _, pq = _pyarrow()
+    rows, writer = 0, None
+    with atomic_output(path) as tmp:
+        try:
+            for frame in frames:
+                table = _arrow_table(frame, None if writer is None else writer.schema)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table)
+                rows += len(frame)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            raise CLIError(f"nothing to write to {path}")
+    return rows
+
+
+def write_table_atomic(frames, path: str, fmt: str, *, escape_formulas: bool = False,
+                       counts: Counter | None = None) -> int:
+    """:func:`write_csv_atomic` or :func:`write_parquet_atomic` by ``fmt``; returns the rows written."""
+    if fmt == PARQUET:
+        return write_parquet_atomic(frames, path)
+    return write_csv_atomic(frames, path, escape_formulas=escape_formulas, counts=counts)
+
+
+# -- shards: one sample written by several processes ------------------------------------
+def parse_shard(text: str | None, environ=os.environ) -> tuple[int, int, str]:
+    """``--shard K/N`` (0-based), else torchrun's ``RANK`` / ``WORLD_SIZE``, else the whole sample:
+    ``(K, N, where it came from)``."""
+    if text is not None:
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+        k, n = (int(match[1]), int(match[2])) if match else (None, None)
+        if match is None or n < 1 or k >= n:
+            raise CLIError(f"--shard takes K/N, shard K of N counted from 0 (0 <= K < N, e.g. 0/4 .. 3/4); "
+                           f"got {text!r}")
+        return k, n, f"--shard {k}/{n}"
+    if "RANK" in environ and "WORLD_SIZE" in environ:
+        rank, size = environ["RANK"], environ["WORLD_SIZE"]
+        if not (rank.isdigit() and size.isdigit() and int(rank) < int(size)):
+            raise CLIError(f"RANK={rank!r} and WORLD_SIZE={size!r} (set by torchrun) must be integers with "
+                           f"0 <= RANK < WORLD_SIZE; or give --shard K/N")
+        return int(rank), int(size), f"torchrun's RANK={rank} of WORLD_SIZE={size}"
+    return 0, 1, "one process"
+
+
+def shard_rows(n: int, k: int, shards: int) -> tuple[int, int]:
+    """Rows ``[start, end)`` of shard ``k`` of ``shards`` of an ``n``-row sample."""
+    return k * n // shards, (k + 1) * n // shards
+
+
+def shard_path(output: str, fmt: str, k: int, shards: int) -> str:
+    """Where shard ``k`` of ``shards`` goes: ``OUT/part-0000K.EXT`` for a folder, ``NAME.part-0000K-of-0000N.EXT``
+    for a file name (the name itself when there is one shard)."""
+    width = max(5, len(str(shards - 1)))
+    if _is_folder(output):
+        return os.path.join(output, f"part-{k:0{width}d}.{fmt}")
+    if shards == 1:
+        return output
+    path = Path(output)
+    return os.fspath(path.with_name(f"{path.stem}.part-{k:0{width}d}-of-{shards:0{width}d}{path.suffix}"))
+
+
 # -- output files: checked first, written whole or not at all ------------------------
 _PENDING: list[str] = []   # outputs this command will write and has not written yet
 
@@ -132,7 +290,7 @@ def check_output(path: str | os.PathLike, option: str) -> None:
     created there; refuse a folder, a path through a file, or a folder that is not writable."""
     target = Path(path)
     where = f"cannot write {option} {os.fspath(path)}"
-    if target.is_dir():
+    if target.is_dir() or _is_folder(path):
         raise CLIError(f"{where}: it is a folder; give a file name inside it")
     parent = existing = target.parent
     while not existing.exists() and existing != existing.parent:
@@ -261,7 +419,7 @@ def _load_model(path: str):
 def cmd_fit(args) -> None:
     from tabsyn import TabSynthesizer
 
-    df = read_csv(args.data)
+    df = read_table(args.data)
     if args.target is not None and args.target not in df.columns:
         raise CLIError(f"--target {args.target!r} is not a column of {args.data}; columns: {list(df.columns)}")
     check_output(args.output, "-o")
@@ -308,7 +466,6 @@ def _print_guard(reports: list) -> None:
 
 
 def cmd_sample(args) -> None:
-    synth = _load_model(args.model)
     batch = args.batch_size
     if batch <= 0:
         raise CLIError(f"--batch-size must be a positive integer; got {batch}")
@@ -316,22 +473,43 @@ def cmd_sample(args) -> None:
         raise CLIError("give either -n N (rows to sample) or --known known.csv (rows to complete)")
     if args.n is not None and args.n <= 0:
         raise CLIError(f"-n must be a positive integer; got {args.n}")
+    if args.known is not None and args.condition:
+        raise CLIError("--condition and --known do not go together; put the fixed values in the known CSV")
+    fmt = output_format(args.output, args.format)
+    if fmt == PARQUET and args.escape_formulas:
+        raise CLIError("--escape-formulas is for CSV outputs; Parquet stores cells as typed values, which "
+                       "spreadsheets do not run as formulas")
+    if os.path.isdir(args.output) and not _is_folder(args.output):
+        raise CLIError(f"cannot write -o {args.output}: it is a folder; give a file name inside it, or end it "
+                       f"with / to write part-00000.{fmt} files into it")
+    k, shards, where = parse_shard(args.shard) if args.known is None else (0, 1, "one process")
+    if args.known is not None and (args.shard is not None or os.environ.get("WORLD_SIZE", "1") != "1"):
+        raise CLIError("--known completes the rows of one file in one process; --shard (and torchrun's "
+                       "RANK/WORLD_SIZE) apply to -n only")
+    if shards > 1 and args.seed is None:
+        raise CLIError(f"{where} needs --seed: every shard must draw from the same stream for the shards to "
+                       f"make up one sample; give each shard the same --seed")
+    output = shard_path(args.output, fmt, k, shards)
+    synth = _load_model(args.model)
     guard = args.privacy_quantile if args.privacy_guard else False
-    start = time.perf_counter()
+    clock = time.perf_counter()
     # Without --seed, fresh randomness: the stream saved in the model file would repeat rows.
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
     if args.known is not None:
-        if args.condition:
-            raise CLIError("--condition and --known do not go together; put the fixed values in the known CSV")
-        known = read_csv(args.known)
-        check_output(args.output, "-o")
+        known = read_table(args.known)
+        check_output(output, "-o")
         frames = [synth.sample_remaining_columns(known, privacy_guard=guard, guidance_scale=args.guidance_scale,
                                                  random_state=seed, batch_size=batch)]
+        first, last = 0, len(known)
     else:
         conditions = dict(_parse_condition(synth, c) for c in args.condition) or None
-        check_output(args.output, "-o")
-        frames = synth.sample_batches(args.n, conditions=conditions, privacy_guard=guard,
-                                      guidance_scale=args.guidance_scale, random_state=seed, batch_size=batch)
+        check_output(output, "-o")
+        first, last = shard_rows(args.n, k, shards)
+        if last > first:
+            frames = synth.sample_batches(last - first, conditions=conditions, privacy_guard=guard, start=first,
+                                          guidance_scale=args.guidance_scale, random_state=seed, batch_size=batch)
+        else:   # more shards than rows: this one is empty, with the table's columns and dtypes
+            frames = [synth.sample(1, conditions=conditions, random_state=seed).iloc[:0]]
     reports = []
 
     def keep_reports(batches):
@@ -340,24 +518,30 @@ def cmd_sample(args) -> None:
             yield frame
 
     formulas = Counter()
-    rows = write_csv_atomic(keep_reports(frames), args.output, escape_formulas=args.escape_formulas, counts=formulas)
-    print(f"wrote {rows} synthetic rows to {args.output} in {time.perf_counter() - start:.1f} s")
-    if guard is not False:
+    rows = write_table_atomic(keep_reports(frames), output, fmt, escape_formulas=args.escape_formulas,
+                              counts=formulas)
+    span = f"rows {first}..{last - 1}" if last > first else "no rows"
+    part = f" ({span} of {args.n}, shard {k}/{shards})" if shards > 1 else ""
+    print(f"wrote {rows} synthetic rows{part} to {output} in {time.perf_counter() - clock:.1f} s")
+    if guard is not False and any(reports):
         _print_guard(reports)
-    _report_formulas("sample", args.output, formulas, args.escape_formulas)
+    _report_formulas("sample", output, formulas, args.escape_formulas)
 
 
 def cmd_impute(args) -> None:
     synth = _load_model(args.model)
     if args.draws <= 0:
         raise CLIError(f"--draws must be a positive integer; got {args.draws}")
-    df = read_csv(args.data)
+    fmt = output_format(args.output, None)
+    if fmt == PARQUET and args.escape_formulas:
+        raise CLIError("--escape-formulas is for CSV outputs; Parquet stores cells as typed values")
+    df = read_table(args.data)
     check_output(args.output, "-o")
     start = time.perf_counter()
     filled = synth.impute(df, draws=args.draws, guidance_scale=args.guidance_scale, random_state=args.seed)
     holes = int(df.isna().to_numpy().sum()) - int(filled.isna().to_numpy().sum())
     formulas = Counter()
-    rows = write_csv_atomic([filled], args.output, escape_formulas=args.escape_formulas, counts=formulas)
+    rows = write_table_atomic([filled], args.output, fmt, escape_formulas=args.escape_formulas, counts=formulas)
     print(f"filled {holes} missing cells in {rows} rows; wrote {args.output} in {time.perf_counter() - start:.1f} s")
     _report_formulas("impute", args.output, formulas, args.escape_formulas)
 
@@ -365,8 +549,8 @@ def cmd_impute(args) -> None:
 def cmd_evaluate(args) -> None:
     from tabsyn.evaluation import evaluate
 
-    real, synthetic = read_csv(args.real), read_csv(args.synthetic)
-    holdout = read_csv(args.holdout) if args.holdout else None
+    real, synthetic = read_table(args.real), read_table(args.synthetic)
+    holdout = read_table(args.holdout) if args.holdout else None
     for path, option in ((args.report, "--report"), (args.json, "--json")):
         if path:
             check_output(path, option)
@@ -428,8 +612,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     files = dict(epilog=FILES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)  # in every --help
 
-    p = sub.add_parser("fit", help="fit a synthesizer on a CSV and save it", **files)
-    p.add_argument("data", help="the real table, a CSV with a header row")
+    p = sub.add_parser("fit", help="fit a synthesizer on a CSV or Parquet table and save it", **files)
+    p.add_argument("data", help="the real table: a CSV with a header row, or a Parquet file (.parquet, .pq)")
     p.add_argument("-o", "--output", required=True, help="where to write the model file (missing folders are created)")
     p.add_argument("--target", help="column to check exists (used by evaluate for ML efficacy)")
     p.add_argument("--preset", default="default", choices=sorted(PRESETS),
@@ -443,16 +627,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_fit)
 
-    p = sub.add_parser("sample", help="write synthetic rows from a saved model to a CSV", **files)
+    p = sub.add_parser("sample", help="write synthetic rows from a saved model to a CSV or Parquet file",
+                       epilog=SHARD_HELP + "\n" + FILES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help="a model file written by `tabsyn fit`")
-    p.add_argument("-n", type=int, default=None, help="number of rows")
-    p.add_argument("-o", "--output", required=True, help="the synthetic CSV to write (missing folders are created)")
+    p.add_argument("-n", type=int, default=None, help="number of rows (of the whole sample, with --shard)")
+    p.add_argument("-o", "--output", required=True,
+                   help="the synthetic table to write, NAME.csv or NAME.parquet, or a folder OUT/ of part files "
+                        "(missing folders are created)")
+    p.add_argument("--format", choices=(CSV, PARQUET), default=None,
+                   help="csv or parquet (default: by -o's extension; csv for a folder OUT/)")
+    p.add_argument("--shard", metavar="K/N", default=None,
+                   help="write shard K of N, counted from 0, of the -n rows; needs --seed (see below)")
     p.add_argument("--seed", type=int, default=None, help="random seed for reproducible rows")
     p.add_argument("--batch-size", type=int, default=50_000,
                    help="rows generated and written at a time (default: %(default)s)")
     p.add_argument("--condition", action="append", default=[], metavar="COLUMN=VALUE",
                    help="fix a column's value in every row (repeatable), e.g. --condition sex=Female")
-    p.add_argument("--known", metavar="CSV", help="complete these rows: keep their columns, draw the others")
+    p.add_argument("--known", metavar="TABLE",
+                   help="complete the rows of this CSV or Parquet file: keep their columns, draw the others")
     p.add_argument("--guidance-scale", type=float, default=GUIDANCE_SCALE, metavar="W",
                    help="with --condition or --known: how closely to follow them; 1 = the model's plain "
                         "conditional (default: %(default)s)")
@@ -464,10 +656,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--escape-formulas", action="store_true", help=ESCAPE_HELP)
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("impute", help="fill the missing cells of a CSV from a saved model", **files)
+    p = sub.add_parser("impute", help="fill the missing cells of a CSV or Parquet table from a saved model",
+                       **files)
     p.add_argument("model", help="a model file written by `tabsyn fit` on a table with these columns")
-    p.add_argument("data", help="a CSV with every column of the table; empty cells are filled")
-    p.add_argument("-o", "--output", required=True, help="the filled CSV to write (missing folders are created)")
+    p.add_argument("data", help="a CSV or Parquet file with every column of the table; empty cells are filled")
+    p.add_argument("-o", "--output", required=True,
+                   help="the filled table to write, NAME.csv or NAME.parquet (missing folders are created)")
     p.add_argument("--draws", type=int, default=10, help="draws per missing cell, averaged (default: %(default)s)")
     p.add_argument("--guidance-scale", type=float, default=GUIDANCE_SCALE, metavar="W",
                    help="how closely draws follow the known cells; 1 = the model's plain conditional "
@@ -476,9 +670,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--escape-formulas", action="store_true", help=ESCAPE_HELP)
     p.set_defaults(func=cmd_impute)
 
-    p = sub.add_parser("evaluate", help="score a synthetic CSV against the real one", **files)
-    p.add_argument("real")
-    p.add_argument("synthetic")
+    p = sub.add_parser("evaluate", help="score a synthetic table against the real one (CSV or Parquet)", **files)
+    p.add_argument("real", help="the real table (.csv, .parquet)")
+    p.add_argument("synthetic", help="the synthetic table (.csv, .parquet)")
     p.add_argument("--holdout", help="real rows not used for fitting: enables ML efficacy and privacy")
     p.add_argument("--target", help="column to predict for ML efficacy")
     p.add_argument("--report", help="write a self-contained HTML report here (missing folders are created)")
