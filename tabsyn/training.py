@@ -180,8 +180,10 @@ def train(
         record = {"epoch": epoch, "train_loss": total / max(count, 1)}
         judged = ema.model if ema is not None else model
         out_of_time = budget.expired()
-        # Validate on schedule, and always on the last epoch a time budget cuts short.
-        if validate is not None and ((epoch + 1) % config.eval_every == 0 or out_of_time):
+        # Validate on schedule, and always on the last epoch (the budget's or a time budget's),
+        # so the final weights are judged too.
+        last = out_of_time or epoch == config.max_epochs - 1
+        if validate is not None and ((epoch + 1) % config.eval_every == 0 or last):
             judged.eval()
             with torch.no_grad():
                 record.update(validate(judged))

@@ -35,6 +35,13 @@ def epochs_for(steps: int, n_rows: int, batch_size: int) -> int:
     return -(-steps // steps_per_epoch(n_rows, batch_size))
 
 
+def validation_schedule(eval_every_steps: int, patience_steps: int, n_rows: int, batch_size: int) -> tuple[int, int]:
+    """(validate every this many epochs, patience in validations) for budgets counted in steps."""
+    per_epoch = steps_per_epoch(n_rows, batch_size)
+    every = max(1, round(eval_every_steps / per_epoch))
+    return every, max(1, -(-patience_steps // (every * per_epoch)))
+
+
 def minibatches(n_rows: int, batch_size: int) -> Callable[[], Iterator[torch.Tensor]]:
     """An epoch of shuffled mini-batches of row indices (``steps_per_epoch`` of them), from torch's RNG."""
     def epoch() -> Iterator[torch.Tensor]:

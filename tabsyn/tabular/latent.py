@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass
 from typing import Callable
 
@@ -21,7 +22,7 @@ from tabsyn.diffusion.denoiser import MLPDenoiser
 from tabsyn.diffusion.edm import EDMLoss, EDMPrecond
 from tabsyn.diffusion.sampler import heun_sample
 from tabsyn.tabular.conditioning import ConditionLayout
-from tabsyn.tabular.fitting import epochs_for, minibatches
+from tabsyn.tabular.fitting import epochs_for, minibatches, validation_schedule
 from tabsyn.tabular.presets import Settings
 from tabsyn.training import History, TrainConfig, train
 
@@ -29,6 +30,15 @@ SIGMA_DATA = 0.5  # latents are scaled to this standard deviation per dimension 
 
 # A network evaluated row by row (see tabsyn.tabular.sampling.RowBlocks): fn, inputs, padding values.
 RowWise = Callable[..., torch.Tensor]
+
+
+PRECISIONS = ("float32", "bfloat16")
+
+
+def check_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {list(PRECISIONS)}; got {precision!r}")
+    return precision
 
 
 class LatentScaler:
@@ -80,13 +90,15 @@ class LatentDenoiser(nn.Module):
 
     @torch.no_grad()
     def sample(self, noise: torch.Tensor, *, steps: int, rows: RowWise, cond: torch.Tensor | None = None,
-               guidance_scale: float = 1.0) -> torch.Tensor:
+               guidance_scale: float = 1.0, precision: str = "float32") -> torch.Tensor:
         """Integrate the probability-flow ODE from standard normal ``noise`` (Heun, EDM grid).
 
         ``rows(fn, *inputs, fill=...)`` evaluates the network row by row (fixed
         blocks, so a row never depends on the others). With a condition and
         guidance w != 1, classifier-free guidance: D = D_free + w (D_cond - D_free)
         (w = 1.5 matched real rows best on Adult; benchmarks/conditional.py).
+        ``precision="bfloat16"`` runs the network under bfloat16 autocast; the ODE
+        update stays in float64 either way.
         """
         def free(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
             return rows(self, x, sigma, fill=(0.0, 1.0))
@@ -98,7 +110,11 @@ class LatentDenoiser(nn.Module):
             u = free(x, sigma)
             return u + guidance_scale * (d - u)
 
-        return heun_sample(free if cond is None else conditioned, noise, num_steps=steps).float()
+        check_precision(precision)
+        autocast = (torch.autocast(noise.device.type, dtype=torch.bfloat16) if precision == "bfloat16"
+                    else contextlib.nullcontext())
+        with autocast:
+            return heun_sample(free if cond is None else conditioned, noise, num_steps=steps).float()
 
     def to_state(self) -> dict:
         return {"config": asdict(self.cfg), "weights": {k: v.detach().cpu() for k, v in self.state_dict().items()}}
@@ -135,9 +151,9 @@ def fit_denoiser(z: torch.Tensor, x_num: torch.Tensor, x_cat: torch.Tensor, cat_
         g = torch.Generator(device=z.device).manual_seed(val_seed)
         return {"val_loss": sum(loss(model, z_val, generator=g).mean().item() for _ in range(4)) / 4}
 
-    per_epoch_patience = epochs_for(s.patience_steps, len(train_idx), s.batch_size)
+    every, patience = validation_schedule(s.eval_every_steps, s.patience_steps, len(train_idx), s.batch_size)
     config = TrainConfig(max_epochs=epochs_for(s.diffusion_steps, len(train_idx), s.batch_size), lr=s.diffusion_lr,
-                         patience=per_epoch_patience, max_seconds=max_seconds, ema_decay=s.ema_decay)
+                         patience=patience, max_seconds=max_seconds, ema_decay=s.ema_decay, eval_every=every)
     history = train(denoiser, config=config, batches=minibatches(len(train_idx), s.batch_size), loss_fn=loss_fn,
                     validate=validate, monitor="val_loss", desc="diffusion", verbose=verbose)
     return denoiser.eval(), history

@@ -27,7 +27,7 @@ from tabsyn.table.schema import ID
 from tabsyn.tabular.codec import TableCodec
 from tabsyn.tabular.known import KnownCells, KnownValueError
 from tabsyn.tabular.latent import LatentDenoiser, LatentScaler
-from tabsyn.tabular.sampling import RowBlocks, most_frequent, position_noise
+from tabsyn.tabular.sampling import ROW_BLOCK, RowBlocks, most_frequent, position_noise
 from tabsyn.tabular.vae import TabularVAE, VAEConfig
 
 
@@ -35,9 +35,11 @@ class TabularModel:
     """The fitted stages of a TabSynthesizer: codec -> VAE -> latent scaler -> latent denoiser."""
 
     def __init__(self, *, codec: TableCodec, vae: TabularVAE, scaler: LatentScaler, denoiser: LatentDenoiser,
-                 sampling_steps: int):
+                 sampling_steps: int, precision: str = "float32", row_block: int = ROW_BLOCK):
         self.codec, self.vae, self.scaler, self.denoiser = codec, vae.eval(), scaler, denoiser.eval()
-        self.sampling_steps = sampling_steps
+        self.sampling_steps = sampling_steps  # Heun steps (2 * steps - 1 denoiser calls)
+        self.precision = precision            # of the denoiser's calls: "float32" or "bfloat16"
+        self.row_block = row_block            # rows per network call (RowBlocks)
 
     @property
     def dim(self) -> int:
@@ -57,7 +59,7 @@ class TabularModel:
     def sample(self, noise: np.ndarray, positions: np.ndarray, known: KnownCells | None = None, *,
                guidance_scale: float = 1.0) -> pd.DataFrame:
         """Rows for standard normal ``noise`` (rows, dim) at stream ``positions``, conditioned on ``known``."""
-        blocks = RowBlocks(positions)
+        blocks = RowBlocks(positions, self.row_block)
         z = self._latents(noise, blocks, known, guidance_scale)
         x_num, x_cat = self._decode(z, blocks, None if known is None else known.forbid_missing)
         frame = self.codec.decode(x_num, x_cat, positions=positions)
@@ -76,7 +78,7 @@ class TabularModel:
             positions = base + (rows[:, None] * draws + np.arange(draws)).ravel()
             known = self.known_cells(frame.iloc[rows], cells[rows], present=True)
             repeat = np.repeat(np.arange(len(rows)), draws)
-            blocks = RowBlocks(positions)
+            blocks = RowBlocks(positions, self.row_block)
             z = self._latents(position_noise(seed, positions, self.dim), blocks, known.take(repeat), guidance_scale)
             x_num, x_cat = self._decode(z, blocks, known.forbid_missing[repeat])
             x_num = self.codec.average_draws(x_num.reshape(len(rows), draws, -1).transpose(1, 0, 2))
@@ -89,7 +91,7 @@ class TabularModel:
         x = torch.from_numpy(noise).float().to(self.device)
         cond = None if known is None else torch.from_numpy(known.cond).to(self.device)
         return self.denoiser.sample(x, steps=self.sampling_steps, rows=blocks, cond=cond,
-                                    guidance_scale=guidance_scale)
+                                    guidance_scale=guidance_scale, precision=self.precision)
 
     @torch.no_grad()
     def _decode(self, z: torch.Tensor, blocks: RowBlocks,
@@ -152,6 +154,8 @@ class TabularModel:
             "scaler": self.scaler.to_state(),
             "denoiser": self.denoiser.to_state(),
             "sampling_steps": self.sampling_steps,
+            "precision": self.precision,
+            "row_block": self.row_block,
         }
 
     @classmethod
@@ -166,4 +170,5 @@ class TabularModel:
                                  f"({str(exc).splitlines()[0]} ...); fit the model again") from None
         return cls(codec=TableCodec.from_state(state["codec"]), vae=vae,
                    scaler=LatentScaler.from_state(state["scaler"]), denoiser=denoiser,
-                   sampling_steps=int(state["sampling_steps"]))
+                   sampling_steps=int(state["sampling_steps"]), precision=state["precision"],
+                   row_block=int(state["row_block"]))

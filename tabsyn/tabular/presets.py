@@ -1,10 +1,27 @@
-"""The sizes and budgets of a TabSynthesizer fit: presets, and keyword overrides on top of them."""
+"""The sizes and budgets of a TabSynthesizer fit: presets, scaled to the table, and keyword overrides.
+
+A preset's budgets are written for a large table (Adult's 26,000 rows). For a
+smaller table :func:`resolve_settings` shrinks them so the work follows the data
+(a table is never slower to fit because it is smaller):
+
+- the batch holds about a quarter of the training rows (a power of two, at least
+  ``MIN_BATCH``, at most the preset's batch), so every epoch takes several steps;
+- the VAE and the denoiser train for a number of *epochs* (``vae_epochs``,
+  ``diffusion_epochs``), turned into optimiser steps for this table and clipped to
+  ``[min_steps, the preset's steps]``;
+- validation (early stopping, beta decay, best weights) runs every
+  ``eval_every_steps`` optimiser steps, not every epoch, and patience counts steps.
+
+Keyword overrides (``vae_steps=...``) are taken as given, after the scaling.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from tabsyn.base import check_choice, check_positive
+from tabsyn.tabular.fitting import steps_per_epoch
 
 
 @dataclass(frozen=True)
@@ -23,6 +40,10 @@ class Settings:
     patience_steps: int       # diffusion steps without validation improvement before stopping
     beta_patience_steps: int  # VAE steps without improvement before beta decays
     ema_decay: float | None = None  # keep an EMA of the denoiser's weights (validated and kept)
+    vae_epochs: int = 0             # VAE budget in epochs for tables smaller than the preset's size (0: steps only)
+    diffusion_epochs: int = 0       # the same for the denoiser
+    min_steps: int = 0              # no stage trains fewer steps than this (unless overridden)
+    eval_every_steps: int = 1       # optimiser steps between validations
     # Share of training rows that show the denoiser some of their cells (at fast's higher lr
     # and without EMA, 0.5 unsettled the missing rates).
     condition_rate: float = 0.5
@@ -33,29 +54,65 @@ class Settings:
 PRESETS = {
     "fast": Settings(vae_steps=500, diffusion_steps=1500, batch_size=512, d_token=4, ffn_factor=16,
                      denoiser_width=128, sampling_steps=20, vae_lr=2e-3, diffusion_lr=2e-3,
-                     patience_steps=500, beta_patience_steps=100, condition_rate=0.25),
+                     patience_steps=500, beta_patience_steps=100, condition_rate=0.25,
+                     vae_epochs=30, diffusion_epochs=100, min_steps=200, eval_every_steps=50),
     "default": Settings(vae_steps=700, diffusion_steps=12000, batch_size=1024, d_token=4, ffn_factor=32,
                         denoiser_width=256, sampling_steps=30, vae_lr=2e-3, diffusion_lr=1e-3,
-                        patience_steps=1500, beta_patience_steps=110, ema_decay=0.999),
+                        patience_steps=1500, beta_patience_steps=110, ema_decay=0.999,
+                        vae_epochs=40, diffusion_epochs=500, min_steps=1000, eval_every_steps=100),
     # The reference's 4000 VAE and 10000 diffusion epochs (patience 500) at its batch of
     # 4096, counted in steps for a table of Adult's size (7 batches an epoch).
     "paper": Settings(vae_steps=28000, diffusion_steps=70000, batch_size=4096, d_token=4, ffn_factor=32,
                       denoiser_width=1024, sampling_steps=50, vae_lr=1e-3, diffusion_lr=1e-3,
-                      patience_steps=3500, beta_patience_steps=70),
+                      patience_steps=3500, beta_patience_steps=70,
+                      vae_epochs=4000, diffusion_epochs=10000, eval_every_steps=7),
 }
 
 # The estimator keywords that override a preset's field of the same name.
 OVERRIDABLE = ("vae_steps", "diffusion_steps", "batch_size", "d_token", "denoiser_width", "sampling_steps")
 
 
-def resolve_settings(preset: str, **overrides: int | None) -> Settings:
-    """The preset's settings with every non-None override, each checked to be a positive integer."""
+MIN_BATCH = 64        # smallest batch the scaling picks (a smaller table trains on all its rows at once)
+ROWS_PER_BATCH = 4    # the batch is about the training rows / this, so an epoch takes several steps
+
+
+def scale_to_table(s: Settings, n_train: int, *, batch_size: int | None = None, vae_steps: int | None = None,
+                   diffusion_steps: int | None = None) -> Settings:
+    """``s`` with its batch and step budgets for a table of ``n_train`` training rows (module docstring).
+
+    Budgets given here are kept; patience follows the budgets in the end.
+    """
+    if batch_size is None:
+        batch_size = min(s.batch_size, max(MIN_BATCH, 2 ** int(math.log2(max(n_train // ROWS_PER_BATCH, 1)))))
+    per_epoch = steps_per_epoch(n_train, batch_size)
+
+    def steps(epochs: int, cap: int) -> int:
+        return cap if not epochs else int(min(cap, max(s.min_steps, epochs * per_epoch)))
+
+    vae_steps = vae_steps or steps(s.vae_epochs, s.vae_steps)
+    diffusion_steps = diffusion_steps or steps(s.diffusion_epochs, s.diffusion_steps)
+    # Patience shrinks with a smaller budget, but never below a few validations.
+    floor = 3 * s.eval_every_steps
+    return replace(s, batch_size=batch_size, vae_steps=vae_steps, diffusion_steps=diffusion_steps,
+                   patience_steps=max(floor, round(s.patience_steps * min(1.0, diffusion_steps / s.diffusion_steps))),
+                   beta_patience_steps=max(floor, round(s.beta_patience_steps * min(1.0, vae_steps / s.vae_steps))))
+
+
+def resolve_settings(preset: str, n_train: int | None = None, **overrides: int | None) -> Settings:
+    """The preset's settings, scaled to ``n_train`` training rows if given, then every non-None override.
+
+    Each override is checked to be a positive integer.
+    """
     check_choice(preset, "preset", tuple(PRESETS))
     unknown = set(overrides) - set(OVERRIDABLE)
     if unknown:
         raise TypeError(f"unknown settings {sorted(unknown)}; the overridable ones are {list(OVERRIDABLE)}")
     given = {name: check_positive(value, name, integer=True) for name, value in overrides.items() if value is not None}
-    settings = replace(PRESETS[preset], **given)
+    settings = PRESETS[preset]
+    if n_train is not None:
+        settings = scale_to_table(settings, n_train, **{k: given.get(k) for k in
+                                                        ("batch_size", "vae_steps", "diffusion_steps")})
+    settings = replace(settings, **given)
     if settings.sampling_steps < 2:
         raise ValueError(f"sampling_steps must be at least 2; got {settings.sampling_steps}")
     return settings

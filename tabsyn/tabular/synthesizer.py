@@ -105,8 +105,12 @@ class TabSynthesizer(BaseSynthesizer):
         self._check_fitted()
         return self.model_.codec.specs
 
+    def _settings(self, n_train: int | None = None) -> Settings:
+        """The preset, scaled to ``n_train`` training rows (when given), with the overrides."""
+        return resolve_settings(self.preset, n_train, **{name: getattr(self, name) for name in OVERRIDABLE})
+
     def _validate_params(self) -> Settings:
-        settings = resolve_settings(self.preset, **{name: getattr(self, name) for name in OVERRIDABLE})
+        settings = self._settings()
         check_positive(self.time_budget, "time_budget", allow_none=True)
         check_fraction(self.validation_fraction, "validation_fraction", low=0.0, high=0.5)
         check_positive(self.max_int_levels, "max_int_levels", integer=True)
@@ -118,7 +122,8 @@ class TabSynthesizer(BaseSynthesizer):
     def fit(self, df: pd.DataFrame, y=None) -> "TabSynthesizer":
         """Learn the table ``df``; returns ``self``. ``y`` is ignored (scikit-learn API)."""
         budget = TimeBudget(self.time_budget)
-        settings, device = self._validate_params(), resolve_device(self.device)
+        self._validate_params()
+        device = resolve_device(self.device)
         columns = infer_schema(df, max_int_levels=self.max_int_levels)
         rng = check_random_state(self.random_state)
         codec = TableCodec()
@@ -127,6 +132,7 @@ class TabSynthesizer(BaseSynthesizer):
             raise SchemaError(f"every column of the table is ID-like ({[c.name for c in columns]}); tabsyn needs "
                               f"at least one numerical, categorical or datetime column to learn")
         train_idx, val_idx = split_rows(len(df), self.validation_fraction, rng)
+        settings = self._settings(len(train_idx))
         with seeded_torch(rng, device):
             x_num, x_cat = torch.from_numpy(x_num).to(device), torch.from_numpy(x_cat).to(device)
             vae, vae_history = fit_vae(x_num, x_cat, codec.cat_sizes, train_idx, val_idx, settings,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from tabsyn.tabular.fitting import epochs_for, minibatches, steps_per_epoch
+from tabsyn.tabular.fitting import epochs_for, minibatches, validation_schedule
 from tabsyn.tabular.presets import Settings
 from tabsyn.tabular.vae import TabularVAE, VAEConfig, reconstruction, vae_loss
 from tabsyn.training import History, TrainConfig, train
@@ -48,8 +48,8 @@ def fit_vae(x_num: torch.Tensor, x_cat: torch.Tensor, cat_sizes: list[int], trai
     val_num, val_cat = x_num[val_idx], x_cat[val_idx]
     cfg = VAEConfig(n_num=x_num.shape[1], cat_sizes=list(cat_sizes), d_token=s.d_token, ffn_factor=s.ffn_factor)
     vae = TabularVAE(cfg).to(x_num.device)
-    per_epoch = steps_per_epoch(len(train_idx), s.batch_size)
-    beta = BetaSchedule(patience=-(-s.beta_patience_steps // per_epoch))
+    every, beta_patience = validation_schedule(s.eval_every_steps, s.beta_patience_steps, len(train_idx), s.batch_size)
+    beta = BetaSchedule(patience=beta_patience)
 
     def loss_fn(idx):
         recon, kl, _ = vae_loss(vae, train_num[idx], train_cat[idx])
@@ -58,9 +58,12 @@ def fit_vae(x_num: torch.Tensor, x_cat: torch.Tensor, cat_sizes: list[int], trai
     def validate(model):
         return {**validation_metrics(model, val_num, val_cat), "beta": beta.value}
 
+    def decay_beta(epoch: int, record: dict) -> None:
+        if "val_recon" in record:  # a validated epoch
+            beta.update(record["val_recon"])
+
     config = TrainConfig(max_epochs=epochs_for(s.vae_steps, len(train_idx), s.batch_size), lr=s.vae_lr,
-                         max_seconds=max_seconds)
+                         max_seconds=max_seconds, eval_every=every)
     history = train(vae, config=config, batches=minibatches(len(train_idx), s.batch_size), loss_fn=loss_fn,
-                    validate=validate, monitor="val_recon", on_epoch_end=lambda _, r: beta.update(r["val_recon"]),
-                    desc="VAE", verbose=verbose)
+                    validate=validate, monitor="val_recon", on_epoch_end=decay_beta, desc="VAE", verbose=verbose)
     return vae.eval(), history
