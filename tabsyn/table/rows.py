@@ -155,10 +155,18 @@ class RowSpace:
                 block: int = 2**23) -> np.ndarray:
         """Each query row's Euclidean distance to its closest reference row.
 
+        The closest row is found through the expansion |q|^2 + |r|^2 - 2 q.r
+        in ``dtype`` (float64 unless asked otherwise), which is fast but loses
+        squared distances below its rounding error (about 1e-4 in float32, so
+        one- and two-column tables, whose rows sit close together, would read 0).
+        The distance to the row it finds is then computed again directly, as
+        the square root of the sum of squared differences in float64: a copied
+        row is at exactly 0, and small distances survive (to about 1e-8 of the
+        true nearest one when the expansion is float64).
+
         Taken a block at a time: no dense block of rows and no block of distances
         holds more than about ``block`` numbers, so memory stays bounded whatever
-        the numbers of rows and levels. Squared distances below rounding error are
-        set to exactly 0, so an equal row is at distance 0.
+        the numbers of rows and levels.
         """
         width = max(1, query.numbers.shape[1] + sum(self.sizes_))
         q_step = max(64, min(2048, block // width))
@@ -166,10 +174,12 @@ class RowSpace:
         best = np.full(len(query), np.inf)
         if len(reference) == 0:
             return best
+        which = np.zeros(len(query), dtype=np.int64)
         cached = self.dense(reference, dtype) if len(reference) * width <= block else None
         for qs in range(0, len(query), q_step):
             Q = self.dense(query.take(slice(qs, qs + q_step)), dtype)
             q_norm = (Q * Q).sum(1)[:, None]
+            rows_best, rows_which = best[qs:qs + q_step], which[qs:qs + q_step]
             for rs in range(0, len(reference), r_step):
                 rows = slice(rs, rs + r_step)
                 R = cached[rows] if cached is not None else self.dense(reference.take(rows), dtype)
@@ -177,10 +187,22 @@ class RowSpace:
                 d2 *= -2.0
                 d2 += q_norm
                 d2 += (R * R).sum(1)[None, :]
-                np.minimum(best[qs:qs + q_step], d2.min(1), out=best[qs:qs + q_step])
-        tol = 1e-9 if np.dtype(dtype) == np.float64 else 1e-4
-        best[best < tol] = 0.0
-        return np.sqrt(best)
+                arg = d2.argmin(1)
+                low = d2[np.arange(len(arg)), arg]
+                better = low < rows_best
+                rows_best[better], rows_which[better] = low[better], rs + arg[better]
+        return self._exact(query, reference, which, block)
+
+    def _exact(self, query: RowPoints, reference: RowPoints, which: np.ndarray, block: int) -> np.ndarray:
+        """Distances from each query row to reference row ``which``, as sqrt of summed squared differences."""
+        width = max(1, query.numbers.shape[1] + sum(self.sizes_))
+        step = max(1, block // width)
+        out = np.empty(len(query))
+        for s in range(0, len(query), step):
+            rows = slice(s, s + step)
+            diff = self.dense(query.take(rows)) - self.dense(reference.take(which[rows]))
+            out[rows] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        return out
 
     # -- plain state ---------------------------------------------------------
     def to_state(self) -> dict:
