@@ -7,9 +7,41 @@ Kinds:
   few distinct values (``max_int_levels``), which keep their integer dtype;
 - ``datetime``: ``datetime64`` columns, naive or timezone-aware, and object
   columns of ``datetime.date`` (date-only) or ``datetime.datetime`` values;
-- ``id``: a string or integer column whose values are all different and look like
-  keys (strings unique per row; consecutive integers); regenerated as new keys,
-  never copied.
+- ``id``: identifying columns, regenerated as new values, never copied (see
+  the two rules below).
+
+**Identifying text.** A text column (object or string dtype holding only
+strings) is identifying when its distinct values are more than half of its
+non-missing values (``TEXT_ID_SHARE``) and at least ``MIN_ROWS_FOR_ID`` (20)
+in number: names, e-mail addresses, street addresses, free-text notes, keys.
+Learned as a category, such a column would only ever give back real values.
+It is generated instead: new values in the training values' format (the same
+lengths and character classes per position or run of characters, see
+:mod:`tabsyn.tabular.codec.key`), never equal to a training value, with missing
+values at the real rate. A ``UserWarning`` names the column and this rule,
+unless every value is present and different (a key column, as before).
+Declare the column ``category`` dtype to have it learned as a category.
+
+**Integer keys.** An integer column whose values are all present and all
+different (at least 20 of them) is a key when (a) they are nearly consecutive
+(max - min + 1 <= 1.1 x rows: row numbers), or (b) its label names a key (empty,
+pandas' ``Unnamed: N``, ``rownames``, ``index``, ``id``, ``key``, or a label whose
+last word is ``id`` or ``key``: ``customer_id``, ``userId``), or (c) with at
+least ``MIN_ROWS_FOR_SPREAD_KEYS`` (100) values, they are spread evenly over
+their range as the row numbers of a random sample of rows are (R's
+``rownames`` after sampling rows): a Kolmogorov-Smirnov test against the
+uniform distribution on [min, max] does not reject at the 1% level. Measured
+integers are skewed and fail (c) (every unique integer column of the benchmark
+tables does, from 100 rows on). Rule (c) warns, naming the column; to model
+such a column as numbers, cast it to float.
+
+Dtypes: every NumPy and nullable integer dtype (Int8 ... UInt64, to 2**64 - 1),
+float16/32/64 and Float32/64, bool/boolean, object/string, category (of
+strings, numbers, booleans, datetimes or intervals), interval (as a category),
+datetime64 of any unit, naive or timezone-aware, and sparse numbers are
+learned and come back in their dtype. complex, period and timedelta columns
+are refused with a ``SchemaError`` naming the column, its dtype, what is
+accepted and how to convert it.
 
 Every problem in a table is collected and reported in one ``SchemaError`` (a
 ``ValueError``); each message names the column, shows a value it received (and
@@ -21,16 +53,25 @@ from __future__ import annotations
 
 import datetime
 import numbers
+import re
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 NUMERICAL, CATEGORICAL, DATETIME, ID = "numerical", "categorical", "datetime", "id"
 KINDS = (NUMERICAL, CATEGORICAL, DATETIME, ID)
 
 # Columns this short are never called ID-like: a handful of unique labels is a category.
 MIN_ROWS_FOR_ID = 20
+# Text columns whose distinct values exceed this share of their values are identifying.
+TEXT_ID_SHARE = 0.5
+# Unique integers spread evenly over their range are keys from this many values on.
+MIN_ROWS_FOR_SPREAD_KEYS = 100
+SPREAD_KEYS_P_VALUE = 0.01  # the uniformity test's level
+_KEY_WORDS = {"id", "key", "rownames", "rowname", "index", "idx"}
 
 
 class SchemaError(ValueError):
@@ -91,10 +132,45 @@ _CONVERSIONS = {
 _PLAIN_CATEGORY_TYPES = {str, int, float, bool}
 
 
-def _looks_like_integer_keys(values: pd.Series) -> bool:
-    """All different and nearly consecutive: 1, 2, 3, ... or 1001, 1002, ..."""
-    v = values.to_numpy(dtype=np.float64)
-    return len(v) >= MIN_ROWS_FOR_ID and (v.max() - v.min() + 1) <= 1.1 * len(v)
+def names_a_key(label: object) -> bool:
+    """An empty label, pandas' ``Unnamed: 0``, or one whose last word is id, key, index or rownames."""
+    if not isinstance(label, str):
+        return False
+    text = label.strip()
+    if text == "" or re.fullmatch(r"unnamed: ?\d+", text, re.IGNORECASE):
+        return True
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", text)  # snake_case, camelCase, "Row ID"
+    return bool(words) and words[-1].lower() in _KEY_WORDS
+
+
+def integer_key_rule(name: object, values: pd.Series) -> str | None:
+    """Why all-different integers are keys ("consecutive", "label", "spread"), or None; see the module docstring."""
+    if len(values) < MIN_ROWS_FOR_ID:
+        return None
+    v = np.sort(values.to_numpy(dtype=np.float64))
+    if (v[-1] - v[0] + 1) <= 1.1 * len(v):
+        return "consecutive"
+    if names_a_key(name):
+        return "label"
+    if len(v) >= MIN_ROWS_FOR_SPREAD_KEYS:
+        u = (v - v[0]) / (v[-1] - v[0])
+        if stats.kstest(u, "uniform").pvalue > SPREAD_KEYS_P_VALUE:
+            return "spread"
+    return None
+
+
+def _identifying_text(name: object, col: pd.Series, spec: dict) -> bool:
+    """The identifying-text rule (module docstring); warns unless the column is a plain key column."""
+    n_present = len(col) - spec["n_missing"]
+    if spec["n_unique"] < MIN_ROWS_FOR_ID or spec["n_unique"] <= TEXT_ID_SHARE * n_present:
+        return False
+    if spec["n_unique"] < len(col):  # repeats or missing values: names, e-mails, free text
+        warnings.warn(
+            f"column {name!r} is treated as identifying text: {spec['n_unique']} of its {n_present} values are "
+            f"different (more than {TEXT_ID_SHARE:.0%}), so it is not learned as a category (which would copy "
+            f"real values) but generated anew in the same format, never equal to a training value. To learn it "
+            f"as a category, pass df[{name!r}].astype('category')", UserWarning, stacklevel=5)
+    return True
 
 
 def _category_problem(name: object, dtype: pd.CategoricalDtype) -> str | None:
@@ -123,9 +199,7 @@ def _object_column(
     types = _python_types(present)
     found = set(types)
     if found <= {str}:
-        if spec["n_unique"] == len(col) and len(col) >= MIN_ROWS_FOR_ID:
-            return ColumnSpec(kind=ID, **spec)
-        return ColumnSpec(kind=CATEGORICAL, **spec)
+        return ColumnSpec(kind=ID if _identifying_text(name, col, spec) else CATEGORICAL, **spec)
     if found <= {bool}:
         return ColumnSpec(kind=CATEGORICAL, **spec)
     if found <= {int}:
@@ -203,22 +277,32 @@ def infer_column(name: object, col: pd.Series, *, max_int_levels: int = 20) -> C
         return ColumnSpec(kind=CATEGORICAL, **spec)
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return ColumnSpec(kind=DATETIME, **spec)
-    if isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype)) or pd.api.types.is_timedelta64_dtype(dtype) \
+    if isinstance(dtype, pd.IntervalDtype):
+        return ColumnSpec(kind=CATEGORICAL, **spec)  # intervals (pd.cut bins) are categories
+    if isinstance(dtype, pd.PeriodDtype) or pd.api.types.is_timedelta64_dtype(dtype) \
             or pd.api.types.is_complex_dtype(dtype):
-        how = {"m": f"df[{name!r}].dt.total_seconds()", "c": f"np.abs(df[{name!r}])"}.get(
-            getattr(dtype, "kind", ""), f"df[{name!r}].astype(str)")
         if isinstance(dtype, pd.PeriodDtype):
-            how = f"df[{name!r}].dt.to_timestamp()"
-        if isinstance(dtype, pd.IntervalDtype):
-            how = f"df[{name!r}].astype('category')"
+            how = f"df[{name!r}] = df[{name!r}].dt.to_timestamp() (datetimes)"
+        elif pd.api.types.is_complex_dtype(dtype):
+            how = (f"df[{name!r} + '_re'], df[{name!r} + '_im'] = df[{name!r}].to_numpy().real, "
+                   f"df[{name!r}].to_numpy().imag (two real columns), then drop {name!r}")
+        else:
+            how = f"df[{name!r}] = df[{name!r}].dt.total_seconds() (seconds as numbers)"
         return (
             f"column {name!r} has dtype {dtype} "
             f"(e.g. {_plain(present.iloc[0])!r} at row {_plain(present.index[0])!r}), "
-            f"which tabsyn cannot model; accepted: numbers, strings, categories, booleans, "
-            f"datetimes. Convert it, e.g. df[{name!r}] = {how}"
+            f"which tabsyn cannot model; accepted: integers, floats, strings, categories, booleans, "
+            f"datetimes, intervals. Convert it, e.g. {how}"
         )
     if pd.api.types.is_integer_dtype(dtype):
-        if spec["n_unique"] == len(col) and _looks_like_integer_keys(present):
+        rule = integer_key_rule(name, present) if spec["n_unique"] == len(col) else None
+        if rule == "spread":
+            warnings.warn(
+                f"column {name!r} holds {len(col)} different integers spread evenly from {_plain(present.min())} "
+                f"to {_plain(present.max())}, as the row numbers of a sample of rows are; it is treated as a key "
+                f"(new keys are generated, never copied). To model it as numbers, pass "
+                f"df[{name!r}].astype(float)", UserWarning, stacklevel=3)
+        if rule:
             return ColumnSpec(kind=ID, **spec)
         kind = CATEGORICAL if spec["n_unique"] <= max_int_levels else NUMERICAL
         return ColumnSpec(kind=kind, **spec)

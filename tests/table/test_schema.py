@@ -1,8 +1,12 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from tabsyn.table.schema import CATEGORICAL, DATETIME, ID, NUMERICAL, SchemaError, infer_schema
+from tabsyn.table.schema import (
+    CATEGORICAL, DATETIME, ID, NUMERICAL, SchemaError, infer_schema, integer_key_rule, names_a_key,
+)
 
 
 def kinds(df, **kw):
@@ -73,3 +77,46 @@ def test_all_problems_are_reported_together():
 def test_tables_that_cannot_be_learned(df, message):
     with pytest.raises(SchemaError, match=message):
         infer_schema(df)
+
+
+# -- identifying text and integer keys (issue 12, items 3 and 12) ---------------------------
+
+def test_near_unique_text_is_identifying_with_a_warning_and_unique_keys_are_silent():
+    n = 100
+    names = pd.Series([f"Name{i % 70} X" for i in range(n)])  # 70 distinct of 100: more than half
+    with pytest.warns(UserWarning, match=r"^column 'who' is treated as identifying text: 70 of its 100 values are "
+                                         r"different \(more than 50%\), so it is not learned as a category .* "
+                                         r"df\['who'\].astype\('category'\)$"):
+        assert kinds(pd.DataFrame({"who": names}))["who"] == ID
+    half = pd.Series([f"Name{i % 50}" for i in range(n)])  # exactly half: a category
+    codes = pd.Series([f"K{i:04d}" for i in range(n)])      # every value different: a key, as before
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert kinds(pd.DataFrame({"half": half, "codes": codes})) == {"half": CATEGORICAL, "codes": ID}
+        assert kinds(pd.DataFrame({"c": pd.Categorical(names)}))["c"] == CATEGORICAL  # a declared category
+        assert kinds(pd.DataFrame({"few": [f"v{i}" for i in range(15)]}))["few"] == CATEGORICAL  # under 20
+
+
+@pytest.mark.parametrize("label, is_key", [
+    ("", True), ("Unnamed: 0", True), ("rownames", True), ("index", True), ("ID", True), ("customer_id", True),
+    ("CustomerID", True), ("userId", True), ("Row ID", True), ("order key", True),
+    ("paid", False), ("idle", False), ("keyboard", False), ("fnlwgt", False), (3, False),
+])
+def test_a_label_names_a_key(label, is_key):
+    assert names_a_key(label) is is_key
+
+
+def test_unique_integers_are_keys_by_the_rule_and_measurements_are_not(adult):
+    rng = np.random.default_rng(0)
+    sample_rows = pd.Series(rng.choice(100_000, 500, replace=False))  # row numbers after sampling rows
+    fnlwgt = adult["fnlwgt"].drop_duplicates().iloc[:500].reset_index(drop=True)  # unique, skewed: a measurement
+    assert integer_key_rule("x", pd.Series(np.arange(7, 57))) == "consecutive"
+    assert integer_key_rule("customer_id", fnlwgt) == "label"
+    assert integer_key_rule("x", sample_rows) == "spread"
+    assert integer_key_rule("fnlwgt", fnlwgt) is None
+    assert integer_key_rule("x", sample_rows.head(99)) is None  # too few to judge by spread alone
+    with pytest.warns(UserWarning, match=r"column 'r' holds 500 different integers spread evenly"):
+        assert kinds(pd.DataFrame({"r": sample_rows}))["r"] == ID
+    assert kinds(pd.DataFrame({"r": sample_rows.astype(float)}))["r"] == NUMERICAL
+    assert kinds(pd.DataFrame({"fnlwgt": fnlwgt}))["fnlwgt"] == NUMERICAL
+    assert kinds(pd.DataFrame({"id": fnlwgt.astype("Int64")}))["id"] == ID
