@@ -179,3 +179,39 @@ def test_every_problem_is_listed_together_and_long_lists_are_cut(fitted_adult, a
 def test_cells_must_match_the_frame(fitted_adult, adult_small):
     with pytest.raises(ValueError, match=r"^cells must have the frame's shape \(3, 2\); got \(3, 1\)$"):
         fitted_adult[0].encode_known(adult_small[["age", "sex"]].head(3), np.ones((3, 1), bool), present=False)
+
+
+# -- unseen values of integer-coded categories (issue 12, item 11) -------------------------
+
+@pytest.fixture(scope="module")
+def summer_months():
+    """Beijing's weather, May to September only, like R's airquality: month is an integer-coded category."""
+    from tabsyn.datasets import load_beijing
+
+    df, _, _ = load_beijing(download=False)
+    summer = df[df["month"].between(5, 9)].sample(n=400, random_state=0).reset_index(drop=True)
+    return summer[["month", "TEMP", "pm2.5"]].rename(columns={"month": "Month", "TEMP": "Temp"})
+
+
+ACCEPTED_MONTHS = r"accepted: 5, 6, 7, 8, 9$"
+
+
+@pytest.mark.parametrize("value", [13, 13.0, "13", np.int8(13), 4.5])
+def test_an_unseen_integer_code_is_named_with_the_codes_accepted(summer_months, value):
+    codec = TableCodec().fit(summer_months, infer_schema(summer_months))
+    assert codec.specs[0].kind == "categorical"
+    with pytest.raises(KnownValueError, match=r"^column 'Month': .* never seen in training; " + ACCEPTED_MONTHS):
+        one_value(codec, "Month", value)
+    assert one_value(codec, "Month", 7.0).values["Month"].tolist() == [7]  # 7.0 is the code 7
+
+
+def test_an_unseen_integer_code_fails_sample_and_impute_with_the_message(summer_months, tiny_settings):
+    from tabsyn import TabSynthesizer
+
+    synth = TabSynthesizer(**tiny_settings, random_state=0).fit(summer_months)
+    with pytest.raises(KnownValueError, match=r"^column 'Month': 13 never seen in training; " + ACCEPTED_MONTHS):
+        synth.sample(5, conditions={"Month": 13})
+    holes = summer_months.head(3).assign(Month=[13, 6, 7], Temp=np.nan)
+    with pytest.raises(KnownValueError, match=r"^column 'Month': 13 never seen in training; " + ACCEPTED_MONTHS):
+        synth.impute(holes)
+    assert (synth.sample(5, conditions={"Month": 6}, random_state=0)["Month"] == 6).all()
