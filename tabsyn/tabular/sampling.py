@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 
 from tabsyn.base import position_noise
-from tabsyn.table.guard import GuardReport, PrivacyGuard, PrivacyGuardError
+from tabsyn.table.guard import GuardReport, PrivacyGuard
 
 MAX_REDRAWS = 20   # privacy guard: redraws of a row before giving up
 ROW_BLOCK = 512    # rows per network call (as fast as larger blocks on a CPU; see RowBlocks)
@@ -65,13 +65,14 @@ class RowBlocks:
 
 
 def draw_guarded(generate: Callable[[np.ndarray, np.ndarray, np.ndarray], pd.DataFrame], guard: PrivacyGuard,
-                 noise: np.ndarray, positions: np.ndarray, quantile: float) -> pd.DataFrame:
+                 noise: np.ndarray, positions: np.ndarray, quantile: float, *, strict: bool = False) -> pd.DataFrame:
     """``generate(noise, positions, rows)``, redrawing every row the guard rejects at ``quantile``.
 
     ``rows`` tells ``generate`` which of the batch's rows it is drawing (for their
     known cells). A redrawn row's new noise is derived from its previous noise,
-    so it too depends on nothing but the row. What the guard did is in
-    ``attrs["privacy_guard"]``.
+    so it too depends on nothing but the row. What the guard did (and any
+    fallback, where its rule cannot apply) is in ``attrs["privacy_guard"]``; with
+    ``strict``, a fallback raises :class:`~tabsyn.table.guard.PrivacyGuardError`.
     """
     frame = generate(noise, positions, np.arange(len(noise)))
     exact, close = guard.check(frame, quantile)
@@ -90,19 +91,14 @@ def draw_guarded(generate: Callable[[np.ndarray, np.ndarray, np.ndarray], pd.Dat
         frame = pd.concat([frame.drop(index=frame.index[bad]), new]).sort_index()
         exact, close = guard.check(new, quantile)
         bad = bad[exact | close]
-    if len(bad):
-        raise PrivacyGuardError(
-            f"privacy_guard: after {MAX_REDRAWS} redraws, {len(bad)} of {len(frame)} rows were still copies "
-            f"of real rows or closer to one than {report.threshold:.4g}; the table may hold few distinct "
-            f"rows ({len(guard.keys_)} distinct in training). Pass a lower quantile "
-            f"(privacy_guard=0 replaces exact copies only) or privacy_guard=False"
-        )
+    report = guard.settle(report, frame, bad, strict=strict, redraws=MAX_REDRAWS)
     frame.attrs["privacy_guard"] = report.to_dict()
     return frame
 
 
 def sample_rows(model, guard: PrivacyGuard, *, n: int, batch_size: int, seed: int, base: int,
-                quantile: float | None, guidance_scale: float, known_for: Callable | None = None):
+                quantile: float | None, guidance_scale: float, known_for: Callable | None = None,
+                strict: bool = False):
     """Yield ``n`` rows of ``model`` (a TabularModel) ``batch_size`` at a time, from stream positions ``base`` on.
 
     ``known_for(start, rows)`` gives the known cells of rows ``start ...`` of the
@@ -121,7 +117,7 @@ def sample_rows(model, guard: PrivacyGuard, *, n: int, batch_size: int, seed: in
         if quantile is None:
             yield draw(noise, positions, np.arange(rows))
         else:
-            yield draw_guarded(draw, guard, noise, positions, quantile)
+            yield draw_guarded(draw, guard, noise, positions, quantile, strict=strict)
 
 
 def redraw_noise(noise: np.ndarray, attempt: int) -> np.ndarray:

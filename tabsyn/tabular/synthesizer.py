@@ -157,7 +157,7 @@ class TabSynthesizer(BaseSynthesizer):
     # -- sample --------------------------------------------------------------------------
     def sample(self, n: int, *, conditions: dict | None = None, privacy_guard: bool | float = False,
                guidance_scale: float = GUIDANCE_SCALE, random_state=None, batch_size: int = 8192,
-               start: int = 0) -> pd.DataFrame:
+               start: int = 0, strict_guard: bool = False) -> pd.DataFrame:
         """Draw ``n`` synthetic rows as a DataFrame with the training table's columns and dtypes.
 
         Parameters
@@ -171,7 +171,8 @@ class TabSynthesizer(BaseSynthesizer):
         privacy_guard : bool or float, default=False
             Redraw every row that is an exact copy of a training row, or closer to one than real rows
             the model never trained on are (the 0.01 quantile of their distances; a float sets the
-            quantile, 0 = exact copies only). Reported in ``df.attrs["privacy_guard"]``; not
+            quantile, 0 = exact copies only). Reported in ``df.attrs["privacy_guard"]``, with the
+            fallback taken where the rule cannot apply (``strict_guard=True`` raises instead); not
             differential privacy (:mod:`tabsyn.table.guard`).
         guidance_scale : float, default=1.5
             With conditions, classifier-free guidance: 1 = the model's conditional, more follows them closer.
@@ -186,11 +187,11 @@ class TabSynthesizer(BaseSynthesizer):
         """
         return concat_batches(self.sample_batches(n, conditions=conditions, privacy_guard=privacy_guard,
                                                   guidance_scale=guidance_scale, random_state=random_state,
-                                                  batch_size=batch_size, start=start))
+                                                  batch_size=batch_size, start=start, strict_guard=strict_guard))
 
     def sample_batches(self, n: int, *, conditions: dict | None = None, privacy_guard: bool | float = False,
                        guidance_scale: float = GUIDANCE_SCALE, random_state=None, batch_size: int = 8192,
-                       start: int = 0):
+                       start: int = 0, strict_guard: bool = False):
         """Like :meth:`sample`, but yield the rows ``batch_size`` at a time (flat memory for large ``n``)."""
         self._check_fitted()
         n, batch_size = check_n(n, "n"), check_n(batch_size, "batch_size")
@@ -199,11 +200,11 @@ class TabSynthesizer(BaseSynthesizer):
             frame = conditions_frame(conditions, self.columns_)
             row = self.model_.known_cells(frame, np.ones(frame.shape, bool), present=False)
             known = lambda start, rows: row.take(np.zeros(rows, dtype=np.int64))  # noqa: E731
-        return self._rows(n, batch_size, random_state, privacy_guard, guidance_scale, known, start)
+        return self._rows(n, batch_size, random_state, (privacy_guard, strict_guard), guidance_scale, known, start)
 
     def sample_remaining_columns(self, known: pd.DataFrame, *, privacy_guard: bool | float = False,
                                  guidance_scale: float = GUIDANCE_SCALE, random_state=None,
-                                 batch_size: int = 8192) -> pd.DataFrame:
+                                 batch_size: int = 8192, strict_guard: bool = False) -> pd.DataFrame:
         """Complete rows whose values in some columns are fixed, one output row per row of ``known``.
 
         Every cell of ``known`` (some of the table's columns; missing values too) is kept as given,
@@ -214,7 +215,8 @@ class TabSynthesizer(BaseSynthesizer):
         frame = check_known_frame(known, self.columns_, argument="known", all_columns=False)
         batch_size, cells = check_n(batch_size, "batch_size"), np.ones(frame.shape, bool)
         self.model_.known_cells(frame, cells, present=False, encode=False)  # every bad value, before the stream moves
-        out = concat_batches(self._rows(len(frame), batch_size, random_state, privacy_guard, guidance_scale,
+        out = concat_batches(self._rows(len(frame), batch_size, random_state, (privacy_guard, strict_guard),
+                                        guidance_scale,
                                         lambda start, rows: self.model_.known_cells(
                                             frame.iloc[start:start + rows], cells[start:start + rows], present=False)))
         out.index = known.index
@@ -241,15 +243,16 @@ class TabSynthesizer(BaseSynthesizer):
                                        guidance_scale=guidance)
         return fill_frame(df, generated, cells)
 
-    def _rows(self, n: int, batch_size: int, random_state, privacy_guard, guidance_scale, known_for=None, start=0):
+    def _rows(self, n: int, batch_size: int, random_state, guard: tuple, guidance_scale, known_for=None, start=0):
         """Rows from the stream (or from ``random_state``, from position ``start`` on), ``batch_size`` at a time."""
+        privacy_guard, strict = guard[0], check_bool(guard[1], "strict_guard")
         quantile = None if privacy_guard is False or privacy_guard is None else check_quantile(privacy_guard)
         guidance = check_guidance_scale(guidance_scale, default=GUIDANCE_SCALE)
         if check_non_negative(start, "start", integer=True) and random_state is None:
             raise ValueError(f"start={start} needs random_state: the stream of the seed whose rows it counts")
         seed, base = self._stream.take(n, random_state)
         return sample_rows(self.model_, self.guard_, n=n, batch_size=batch_size, seed=seed, base=base + start,
-                           quantile=quantile, guidance_scale=guidance, known_for=known_for)
+                           quantile=quantile, guidance_scale=guidance, known_for=known_for, strict=strict)
 
     # -- persistence -------------------------------------------------------------------
     def _fitted_state(self) -> dict:

@@ -174,7 +174,6 @@ def test_reports_of_batches_sum_their_kept_rows_and_keep_each_fallback_once():
                                "threshold": 0.0, "quantile": 0.01}]).fallback is None  # older reports
 
 
-@pytest.mark.xfail(strict=True, reason="needs draw_guarded to call PrivacyGuard.settle (sampling.py)")
 def test_sample_reports_the_fallback_of_a_three_category_table(adult, tiny_settings):
     df = three_categories(adult, n=300)
     synth = TabSynthesizer(**tiny_settings, random_state=0).fit(df)
