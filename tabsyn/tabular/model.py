@@ -3,12 +3,13 @@
 ::
 
     fit:     DataFrame -> TableCodec.encode -> (x_num, x_cat) -> TabularVAE.latents -> LatentScaler.encode -> z
+             -> LatentDenoiser (EDM loss on z)
     sample:  noise -> LatentDenoiser.sample -> z -> LatentScaler.decode -> TabularVAE.decode
                    -> TableCodec.decode -> DataFrame
 
-:class:`TabularModel` holds the four fitted stages and runs the ``sample``
-side; ``TabSynthesizer.fit`` builds it (one stage fit after another) and keeps
-the parameters, argument checks and random streams. Known cells (conditions,
+:class:`TabularModel` holds the four fitted stages: :meth:`TabularModel.fit`
+fits them one after another and :meth:`TabularModel.sample` runs them back;
+``TabSynthesizer`` keeps the parameters, argument checks and random streams. Known cells (conditions,
 completing rows, imputation) enter as the denoiser's condition and are written
 back exactly at the end. Every network runs on :class:`RowBlocks`, so a row
 depends on its own noise and position only.
@@ -23,23 +24,51 @@ import pandas as pd
 import torch
 
 from tabsyn.persistence import ModelFileError
-from tabsyn.table.schema import ID
+from tabsyn.table.schema import ID, SchemaError
 from tabsyn.tabular.codec import TableCodec
 from tabsyn.tabular.known import KnownCells, KnownValueError
-from tabsyn.tabular.latent import LatentDenoiser, LatentScaler
+from tabsyn.tabular.latent import LatentDenoiser, LatentScaler, fit_denoiser
+from tabsyn.tabular.presets import Settings
 from tabsyn.tabular.sampling import ROW_BLOCK, RowBlocks, most_frequent, position_noise
 from tabsyn.tabular.vae import TabularVAE, VAEConfig
+from tabsyn.tabular.vae_training import fit_vae
+from tabsyn.training import History, TimeBudget
+
+VAE_SHARE = 0.4  # share of the fit's time budget the VAE may spend
 
 
 class TabularModel:
     """The fitted stages of a TabSynthesizer: codec -> VAE -> latent scaler -> latent denoiser."""
 
     def __init__(self, *, codec: TableCodec, vae: TabularVAE, scaler: LatentScaler, denoiser: LatentDenoiser,
-                 sampling_steps: int, precision: str = "float32", row_block: int = ROW_BLOCK):
+                 sampling_steps: int, precision: str = "auto", row_block: int = ROW_BLOCK):
         self.codec, self.vae, self.scaler, self.denoiser = codec, vae.eval(), scaler, denoiser.eval()
         self.sampling_steps = sampling_steps  # Heun steps (2 * steps - 1 denoiser calls)
-        self.precision = precision            # of the denoiser's calls: "float32" or "bfloat16"
+        self.precision = precision            # of the denoiser's calls: "auto", "float32" or "bfloat16"
         self.row_block = row_block            # rows per network call (RowBlocks)
+
+    @classmethod
+    def fit(cls, codec: TableCodec, x_num: np.ndarray, x_cat: np.ndarray, train_idx: np.ndarray,
+            val_idx: np.ndarray, settings: Settings, *, device: torch.device, budget: TimeBudget,
+            verbose: bool) -> tuple["TabularModel", dict[str, History]]:
+        """Fit the stages after the codec on its arrays, one after another; returns the model and the histories.
+
+        Rows ``train_idx`` train each stage, ``val_idx`` judge it. The VAE may spend
+        ``VAE_SHARE`` of what is left of ``budget``, the denoiser the rest.
+        """
+        if x_num.shape[1] + x_cat.shape[1] == 0:
+            raise SchemaError(f"every column of the table is ID-like ({[c.name for c in codec.specs]}); tabsyn "
+                              f"needs at least one numerical, categorical or datetime column to learn")
+        x_num, x_cat = torch.from_numpy(x_num).to(device), torch.from_numpy(x_cat).to(device)
+        vae, vae_history = fit_vae(x_num, x_cat, codec.cat_sizes, train_idx, val_idx, settings,
+                                   max_seconds=VAE_SHARE * budget.remaining(), verbose=verbose)
+        latents = vae.latents(x_num, x_cat).float()
+        scaler = LatentScaler().fit(latents[train_idx])
+        denoiser, diffusion_history = fit_denoiser(scaler.encode(latents), x_num, x_cat, codec.cat_sizes, train_idx,
+                                                   val_idx, settings, max_seconds=max(budget.remaining(), 1.0),
+                                                   verbose=verbose)
+        model = cls(codec=codec, vae=vae, scaler=scaler, denoiser=denoiser, sampling_steps=settings.sampling_steps)
+        return model, {"vae": vae_history, "diffusion": diffusion_history}
 
     @property
     def dim(self) -> int:
@@ -117,6 +146,22 @@ class TabularModel:
         return x_num.cpu().numpy().astype(np.float64), x_cat.cpu().numpy()
 
     # -- known cells -------------------------------------------------------------
+    def fixed_cells(self, row: pd.DataFrame):
+        """One row of known values -> ``known_for(start, rows)``: the same known cells for every row drawn."""
+        known = self.known_cells(row, np.ones(row.shape, bool), present=False)
+        return lambda start, rows: known.take(np.zeros(rows, dtype=np.int64))
+
+    def holes(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """Rows to impute -> their modelled columns (ID columns stay as given) and which cells are known.
+
+        Every known value is checked here (raising for any the model cannot take).
+        """
+        keep = [k for k, s in enumerate(self.codec.specs) if s.kind != ID]
+        frame = frame.iloc[:, keep]
+        cells = frame.notna().to_numpy()
+        self.known_cells(frame, cells, present=True, encode=False)
+        return frame, cells
+
     def known_cells(self, frame: pd.DataFrame, cells: np.ndarray, *, present: bool,
                     encode: bool = True) -> KnownCells | None:
         """Known cells of partial rows -> the denoiser's condition and the exact values to restore.

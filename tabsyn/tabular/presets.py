@@ -56,8 +56,9 @@ PRESETS = {
                      denoiser_width=128, sampling_steps=20, vae_lr=2e-3, diffusion_lr=2e-3,
                      patience_steps=500, beta_patience_steps=100, condition_rate=0.25,
                      vae_epochs=30, diffusion_epochs=100, min_steps=200, eval_every_steps=50),
+    # 16 Heun steps sampled Adult as faithfully as 30 (10 did not): benchmarks/ABLATIONS.md.
     "default": Settings(vae_steps=700, diffusion_steps=12000, batch_size=1024, d_token=4, ffn_factor=32,
-                        denoiser_width=256, sampling_steps=30, vae_lr=2e-3, diffusion_lr=1e-3,
+                        denoiser_width=256, sampling_steps=16, vae_lr=2e-3, diffusion_lr=1e-3,
                         patience_steps=1500, beta_patience_steps=110, ema_decay=0.999,
                         vae_epochs=40, diffusion_epochs=500, min_steps=1000, eval_every_steps=100),
     # The reference's 4000 VAE and 10000 diffusion epochs (patience 500) at its batch of

@@ -6,27 +6,23 @@ from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
-import torch
 
 from tabsyn.base import (
     BaseSynthesizer, SampleStream, check_bool, check_fraction, check_guidance_scale, check_n, check_non_negative,
     check_positive, check_random_state, load_device, resolve_device, seeded_torch,
 )
 from tabsyn.table.guard import PrivacyGuard, check_quantile
-from tabsyn.table.schema import ID, ColumnSpec, SchemaError, infer_schema
+from tabsyn.table.schema import ColumnSpec, infer_schema
 from tabsyn.tabular.codec import TableCodec
 from tabsyn.tabular.fitting import split_rows
 from tabsyn.tabular.known import check_known_frame, conditions_frame
-from tabsyn.tabular.latent import LatentScaler, fit_denoiser
 from tabsyn.tabular.model import TabularModel
 from tabsyn.tabular.presets import OVERRIDABLE, Settings, resolve_settings
 from tabsyn.tabular.sampling import concat_batches, fill_frame, sample_rows
-from tabsyn.tabular.vae_training import fit_vae
 from tabsyn.training import History, TimeBudget
 
 GUARD_HELD_OUT_ROWS = 2000  # held-out rows whose distances set the privacy guard's threshold
 GUIDANCE_SCALE = 1.5        # classifier-free guidance toward known cells (benchmarks/conditional.py)
-VAE_SHARE = 0.4             # share of time_budget the VAE may spend
 
 
 class TabSynthesizer(BaseSynthesizer):
@@ -53,7 +49,7 @@ class TabSynthesizer(BaseSynthesizer):
     random_state : int, numpy Generator or None
         Seeds fit and the sampling stream (see ``sample``).
     verbose : bool, default=True
-        Progress bars per stage; False prints nothing.
+        Progress bars per stage.
 
     Attributes
     ----------
@@ -65,17 +61,16 @@ class TabSynthesizer(BaseSynthesizer):
     history_ : dict of {"vae": History, "diffusion": History}
         Per-epoch losses of both stages.
     settings_ : dict
-        The sizes and budgets fit used (preset plus overrides).
+        The sizes and budgets fit used (the preset scaled to the table, plus overrides).
     guard_ : PrivacyGuard
         What ``sample(..., privacy_guard=...)`` compares rows with.
     fit_seconds_ : float
 
     Examples
     --------
-    >>> synth = TabSynthesizer(random_state=0).fit(df)                  # doctest: +SKIP
-    >>> synthetic = synth.sample(1000, privacy_guard=True)                # doctest: +SKIP
-    >>> women = synth.sample(100, conditions={"sex": "Female"})           # doctest: +SKIP
-    >>> filled = synth.impute(df_with_missing_cells)                      # doctest: +SKIP
+    >>> synth = TabSynthesizer(random_state=0).fit(df)              # doctest: +SKIP
+    >>> synthetic = synth.sample(1000, privacy_guard=True)            # doctest: +SKIP
+    >>> women = synth.sample(100, conditions={"sex": "Female"})       # doctest: +SKIP
     """
 
     _fitted_attribute = "model_"
@@ -109,52 +104,35 @@ class TabSynthesizer(BaseSynthesizer):
         """The preset, scaled to ``n_train`` training rows (when given), with the overrides."""
         return resolve_settings(self.preset, n_train, **{name: getattr(self, name) for name in OVERRIDABLE})
 
-    def _validate_params(self) -> Settings:
-        settings = self._settings()
+    def _validate_params(self) -> None:
+        self._settings()
         check_positive(self.time_budget, "time_budget", allow_none=True)
         check_fraction(self.validation_fraction, "validation_fraction", low=0.0, high=0.5)
         check_positive(self.max_int_levels, "max_int_levels", integer=True)
         check_bool(self.verbose, "verbose")
         resolve_device(self.device)
-        return settings
 
-    # -- fit: one stage after another --------------------------------------------------
     def fit(self, df: pd.DataFrame, y=None) -> "TabSynthesizer":
         """Learn the table ``df``; returns ``self``. ``y`` is ignored (scikit-learn API)."""
-        budget = TimeBudget(self.time_budget)
         self._validate_params()
-        device = resolve_device(self.device)
-        columns = infer_schema(df, max_int_levels=self.max_int_levels)
+        budget, device = TimeBudget(self.time_budget), resolve_device(self.device)
         rng = check_random_state(self.random_state)
+        columns = infer_schema(df, max_int_levels=self.max_int_levels)
         codec = TableCodec()
         x_num, x_cat = codec.fit_encode(df, columns)
-        if x_num.shape[1] + x_cat.shape[1] == 0:
-            raise SchemaError(f"every column of the table is ID-like ({[c.name for c in columns]}); tabsyn needs "
-                              f"at least one numerical, categorical or datetime column to learn")
         train_idx, val_idx = split_rows(len(df), self.validation_fraction, rng)
         settings = self._settings(len(train_idx))
         with seeded_torch(rng, device):
-            x_num, x_cat = torch.from_numpy(x_num).to(device), torch.from_numpy(x_cat).to(device)
-            vae, vae_history = fit_vae(x_num, x_cat, codec.cat_sizes, train_idx, val_idx, settings,
-                                       max_seconds=VAE_SHARE * budget.remaining(), verbose=self.verbose)
-            latents = vae.latents(x_num, x_cat).float()
-            scaler = LatentScaler().fit(latents[train_idx])
-            denoiser, diffusion_history = fit_denoiser(scaler.encode(latents), x_num, x_cat, codec.cat_sizes,
-                                                       train_idx, val_idx, settings, verbose=self.verbose,
-                                                       max_seconds=max(budget.remaining(), 1.0))
-        self.model_ = TabularModel(codec=codec, vae=vae, scaler=scaler, denoiser=denoiser,
-                                   sampling_steps=settings.sampling_steps)
-        self.feature_names_in_ = np.asarray(df.columns, dtype=object)
-        self.n_features_in_ = df.shape[1]
+            self.model_, self.history_ = TabularModel.fit(codec, x_num, x_cat, train_idx, val_idx, settings,
+                                                          device=device, budget=budget, verbose=self.verbose)
+        self.feature_names_in_, self.n_features_in_ = np.asarray(df.columns, dtype=object), df.shape[1]
         self.settings_ = asdict(settings)
-        self.history_ = {"vae": vae_history, "diffusion": diffusion_history}
         held_out = val_idx[:GUARD_HELD_OUT_ROWS] if len(val_idx) < len(df) else val_idx[:0]
         self.guard_ = PrivacyGuard(columns).fit(df, held_out)
         self._stream = SampleStream.seeded_from(rng)
         self.fit_seconds_ = budget.elapsed()
         return self
 
-    # -- sample --------------------------------------------------------------------------
     def sample(self, n: int, *, conditions: dict | None = None, privacy_guard: bool | float = False,
                guidance_scale: float = GUIDANCE_SCALE, random_state=None, batch_size: int = 8192,
                start: int = 0, strict_guard: bool = False) -> pd.DataFrame:
@@ -195,11 +173,7 @@ class TabSynthesizer(BaseSynthesizer):
         """Like :meth:`sample`, but yield the rows ``batch_size`` at a time (flat memory for large ``n``)."""
         self._check_fitted()
         n, batch_size = check_n(n, "n"), check_n(batch_size, "batch_size")
-        known = None
-        if conditions is not None:
-            frame = conditions_frame(conditions, self.columns_)
-            row = self.model_.known_cells(frame, np.ones(frame.shape, bool), present=False)
-            known = lambda start, rows: row.take(np.zeros(rows, dtype=np.int64))  # noqa: E731
+        known = None if conditions is None else self.model_.fixed_cells(conditions_frame(conditions, self.columns_))
         return self._rows(n, batch_size, random_state, (privacy_guard, strict_guard), guidance_scale, known, start)
 
     def sample_remaining_columns(self, known: pd.DataFrame, *, privacy_guard: bool | float = False,
@@ -235,9 +209,7 @@ class TabSynthesizer(BaseSynthesizer):
         frame = check_known_frame(df, self.columns_, argument="df", all_columns=True)
         draws, batch_size = check_n(draws, "draws"), check_n(batch_size, "batch_size")
         guidance = check_guidance_scale(guidance_scale, default=GUIDANCE_SCALE)
-        keep = [k for k, s in enumerate(self.columns_) if s.kind != ID]  # ID cells stay as given
-        frame, cells = frame.iloc[:, keep], frame.iloc[:, keep].notna().to_numpy()
-        self.model_.known_cells(frame, cells, present=True, encode=False)  # every bad value, before the stream moves
+        frame, cells = self.model_.holes(frame)  # every bad value, before the stream moves
         seed, base = self._stream.take(len(frame) * draws, random_state)
         generated = self.model_.impute(frame, cells, seed=seed, base=base, draws=draws, batch_size=batch_size,
                                        guidance_scale=guidance)
@@ -254,7 +226,6 @@ class TabSynthesizer(BaseSynthesizer):
         return sample_rows(self.model_, self.guard_, n=n, batch_size=batch_size, seed=seed, base=base + start,
                            quantile=quantile, guidance_scale=guidance, known_for=known_for, strict=strict)
 
-    # -- persistence -------------------------------------------------------------------
     def _fitted_state(self) -> dict:
         return {
             "feature_names_in": list(self.feature_names_in_),
@@ -269,8 +240,7 @@ class TabSynthesizer(BaseSynthesizer):
     def _restore_fitted_state(self, f: dict) -> None:
         self.model_ = TabularModel.from_state(f["model"]).to(load_device(self.device))
         self.feature_names_in_ = np.asarray(f["feature_names_in"], dtype=object)
-        self.n_features_in_ = len(self.feature_names_in_)
-        self.settings_ = dict(f["settings"])
+        self.n_features_in_, self.settings_ = len(self.feature_names_in_), dict(f["settings"])
         self.history_ = {k: History.from_dict(h) for k, h in f["history"].items()}
         self.guard_ = PrivacyGuard.from_state(f["guard"])
         self._stream = SampleStream.from_state(f)
