@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--diffusion-steps", type=int, default=None,
                    help="diffusion optimiser steps (default: the preset's)")
     p.add_argument("--seed", type=int, default=None, help="random seed for a reproducible fit")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="CPU threads (default: the cores other processes leave idle; -1: all)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_fit)
@@ -76,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", metavar="K/N", default=None,
                    help="write shard K of N, counted from 0, of the -n rows; needs --seed (see below)")
     p.add_argument("--seed", type=int, default=None, help="random seed for reproducible rows")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="CPU threads (default: the cores other processes leave idle; -1: all)")
     p.add_argument("--batch-size", type=int, default=50_000,
                    help="rows generated and written at a time (default: %(default)s)")
     p.add_argument("--condition", action="append", default=[], metavar="COLUMN=VALUE",
@@ -90,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--privacy-quantile", type=float, default=0.01, metavar="Q",
                    help="the guard's threshold: this quantile of held-out rows' distances; 0 = exact copies only "
                         "(default: %(default)s)")
+    p.add_argument("--strict-guard", action="store_true",
+                   help="fail instead of falling back where the guard's rule cannot apply (a table of few distinct "
+                        "rows, too few held-out rows); by default the fallback is printed and the rows are written")
     p.add_argument("--escape-formulas", action="store_true", help=ESCAPE_HELP)
     p.set_defaults(func=cmd_sample)
 
@@ -104,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how closely draws follow the known cells; 1 = the model's plain conditional "
                         "(default: %(default)s)")
     p.add_argument("--seed", type=int, default=None, help="random seed for reproducible values")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="CPU threads (default: the cores other processes leave idle; -1: all)")
     p.add_argument("--escape-formulas", action="store_true", help=ESCAPE_HELP)
     p.set_defaults(func=cmd_impute)
 
@@ -121,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="default", choices=sorted(PRESETS))
     p.add_argument("--rows", type=int, default=None, help="rows to sample (default: as many as the training split)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="CPU threads (default: the cores other processes leave idle; -1: all)")
     p.add_argument("--privacy-guard", action=argparse.BooleanOptionalAction, default=True,
                    help="as in `tabsyn sample` (default: on)")
     p.add_argument("--privacy-quantile", type=float, default=0.01, metavar="Q", help="as in `tabsyn sample`")

@@ -273,7 +273,8 @@ def possible_rows(df: pd.DataFrame, specs: list[ColumnSpec]) -> float:
             values = present.to_numpy(dtype=np.float64)
             if not len(values) or not np.all(values == np.round(values)):
                 return float("inf")
-            count = float(values.max() - values.min() + 1)
+            with np.errstate(over="ignore"):  # a range past 1.8e308 is as good as infinite
+                count = float(values.max() - values.min() + 1)
         else:
             return float("inf")
         total *= count + bool(col.isna().any())
