@@ -205,7 +205,10 @@ def child_run(dataset: str, system: str, out_dir: Path, options: dict | None = N
     warnings.filterwarnings("ignore", message=".*save_to_json.*")  # SDV: we never save metadata
     random.seed(SEED), np.random.seed(SEED), torch.manual_seed(SEED)
     train, _, _ = split(dataset, options.get("rows"))
-    synthesizer = make_synthesizer(system, train, options.get("settings"))
+    settings = dict(options.get("settings") or {})
+    if system == "tabsyn" and options.get("threads"):
+        settings.setdefault("n_jobs", int(options["threads"]))  # tabsyn picks its own threads otherwise
+    synthesizer = make_synthesizer(system, train, settings)
     rss_before = peak_rss_mb()
     start = time.perf_counter()
     synthesizer.fit(train)

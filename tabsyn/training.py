@@ -19,6 +19,8 @@ from typing import Callable, Iterable
 import torch
 from tqdm.auto import tqdm
 
+from tabsyn import distributed
+
 
 class TimeBudget:
     """A wall-clock allowance that starts running when it is made; ``None`` seconds = unlimited.
@@ -152,7 +154,8 @@ def train(
     best_state: dict | None = None
     bad_evals = 0
     budget = TimeBudget(config.max_seconds)
-    bar = tqdm(range(config.max_epochs), desc=desc, disable=not verbose, leave=False, dynamic_ncols=True)
+    bar = tqdm(range(config.max_epochs), desc=desc, disable=not verbose or not distributed.is_writer(), leave=False,
+               dynamic_ncols=True)
     for epoch in bar:
         model.train()
         total, count = 0.0, 0
@@ -175,18 +178,18 @@ def train(
                 ema.update(model)
             total += loss.item()
             count += 1
-            if budget.expired():
+            if distributed.any_rank(budget.expired()):
                 break
         record = {"epoch": epoch, "train_loss": total / max(count, 1)}
         judged = ema.model if ema is not None else model
-        out_of_time = budget.expired()
+        out_of_time = distributed.any_rank(budget.expired())
         # Validate on schedule, and always on the last epoch (the budget's or a time budget's),
         # so the final weights are judged too.
         last = out_of_time or epoch == config.max_epochs - 1
         if validate is not None and ((epoch + 1) % config.eval_every == 0 or last):
             judged.eval()
             with torch.no_grad():
-                record.update(validate(judged))
+                record.update(distributed.mean_over_ranks(validate(judged)))  # every rank decides alike
             value = record[monitor]
             if history.best_value is None or value < history.best_value - config.min_delta:
                 history.best_value, history.best_epoch = float(value), epoch
@@ -202,7 +205,7 @@ def train(
         if config.patience is not None and bad_evals >= config.patience:
             history.stop_reason = f"no improvement in {monitor} for {config.patience} evaluations"
             break
-        if out_of_time or budget.expired():
+        if out_of_time:
             history.stop_reason = f"time budget of {config.max_seconds:g} s reached"
             break
     else:

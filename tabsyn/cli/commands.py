@@ -18,7 +18,7 @@ from tabsyn.cli.outputs import (_is_folder, _report_formulas, atomic_output, che
 from tabsyn.cli.shards import parse_shard, shard_path, shard_rows
 
 
-def _load_model(path: str):
+def _load_model(path: str, threads: int | None = None):
     import tabsyn
     from tabsyn.persistence import ModelFileError
 
@@ -30,23 +30,28 @@ def _load_model(path: str):
         raise CLIError(str(exc)) from None
     if not isinstance(model, tabsyn.TabSynthesizer):
         raise CLIError(f"{path} holds a {type(model).__name__}, not a TabSynthesizer")
-    return model
+    return model.set_params(n_jobs=threads)
 
 
 def cmd_fit(args) -> None:
-    from tabsyn import TabSynthesizer
+    from tabsyn import TabSynthesizer, distributed
 
     df = read_table(args.data)
     if args.target is not None and args.target not in df.columns:
         raise CLIError(f"--target {args.target!r} is not a column of {args.data}; columns: {list(df.columns)}")
     check_output(args.output, "-o")
-    synth = TabSynthesizer(preset=args.preset, device=args.device, random_state=args.seed,
-                           verbose=not args.quiet, time_budget=args.time_budget,
-                           vae_steps=args.vae_steps, diffusion_steps=args.diffusion_steps)
-    synth.fit(df)
-    with atomic_output(args.output) as tmp:
-        synth.save(tmp)
-    print(f"fitted {len(df)} rows x {df.shape[1]} columns in {synth.fit_seconds_:.0f} s; "
+    # Under torchrun (tabsyn.distributed) every rank fits its shard; rank 0 alone writes and prints.
+    with distributed.process_group(args.device):
+        synth = TabSynthesizer(preset=args.preset, device=args.device, random_state=args.seed,
+                               verbose=not args.quiet and distributed.is_writer(), time_budget=args.time_budget,
+                               vae_steps=args.vae_steps, diffusion_steps=args.diffusion_steps, n_jobs=args.threads)
+        synth.fit(df)
+        if not distributed.is_writer():
+            return
+        with atomic_output(args.output) as tmp:
+            synth.save(tmp)
+        ranks = f" on {distributed.world_size()} ranks" if distributed.active() else ""
+    print(f"fitted {len(df)} rows x {df.shape[1]} columns in {synth.fit_seconds_:.0f} s{ranks}; "
           f"model written to {args.output}")
 
 
@@ -107,7 +112,7 @@ def cmd_sample(args) -> None:
         raise CLIError(f"{where} needs --seed: every shard must draw from the same stream for the shards to "
                        f"make up one sample; give each shard the same --seed")
     output = shard_path(args.output, fmt, k, shards)
-    synth = _load_model(args.model)
+    synth = _load_model(args.model, args.threads)
     guard = args.privacy_quantile if args.privacy_guard else False
     clock = time.perf_counter()
     # Without --seed, fresh randomness: the stream saved in the model file would repeat rows.
@@ -116,7 +121,7 @@ def cmd_sample(args) -> None:
         known = read_table(args.known)
         check_output(output, "-o")
         frames = [synth.sample_remaining_columns(known, privacy_guard=guard, guidance_scale=args.guidance_scale,
-                                                 random_state=seed, batch_size=batch)]
+                                                 random_state=seed, batch_size=batch, strict_guard=args.strict_guard)]
         first, last = 0, len(known)
     else:
         conditions = dict(_parse_condition(synth, c) for c in args.condition) or None
@@ -124,7 +129,8 @@ def cmd_sample(args) -> None:
         first, last = shard_rows(args.n, k, shards)
         if last > first:
             frames = synth.sample_batches(last - first, conditions=conditions, privacy_guard=guard, start=first,
-                                          guidance_scale=args.guidance_scale, random_state=seed, batch_size=batch)
+                                          guidance_scale=args.guidance_scale, random_state=seed, batch_size=batch,
+                                          strict_guard=args.strict_guard)
         else:   # more shards than rows: this one is empty, with the table's columns and dtypes
             frames = [synth.sample(1, conditions=conditions, random_state=seed).iloc[:0]]
     reports = []
@@ -146,7 +152,7 @@ def cmd_sample(args) -> None:
 
 
 def cmd_impute(args) -> None:
-    synth = _load_model(args.model)
+    synth = _load_model(args.model, args.threads)
     if args.draws <= 0:
         raise CLIError(f"--draws must be a positive integer; got {args.draws}")
     fmt = output_format(args.output, None)
@@ -200,7 +206,7 @@ def cmd_demo(args) -> None:
     df, target, _ = load_adult()
     train, holdout = train_holdout_split(df, seed=0)
     print(f"Adult: {len(train)} training rows, {len(holdout)} holdout rows, target {target!r}")
-    synth = TabSynthesizer(preset=args.preset, random_state=args.seed, verbose=not args.quiet)
+    synth = TabSynthesizer(preset=args.preset, random_state=args.seed, verbose=not args.quiet, n_jobs=args.threads)
     synth.fit(train)
     print(f"fit: {synth.fit_seconds_:.0f} s")
     start = time.perf_counter()

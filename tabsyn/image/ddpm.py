@@ -41,6 +41,7 @@ from tabsyn.image.presets import ImageSettings, resolve_settings
 from tabsyn.image.samplers import SAMPLERS, sample_from_seeds
 from tabsyn.image.schedule import BETA_SCHEDULES, NoiseSchedule
 from tabsyn.image.unet import UNet
+from tabsyn.threads import check_n_jobs, torch_threads
 from tabsyn.training import History, TimeBudget, TrainConfig, train
 
 PRECISIONS = ("float32", "bfloat16")
@@ -84,6 +85,8 @@ class ImageDDPM(BaseSynthesizer):
         processors with AVX512-BF16 or AMX, and is slower on those without.
     device : str
         ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
+    n_jobs : int, optional
+        CPU threads; None: the cores other processes leave idle (:mod:`tabsyn.threads`), -1: all.
     random_state : int, numpy Generator or None
         Seeds initialisation and training, and the stream ``sample`` draws from.
     verbose : bool
@@ -138,6 +141,7 @@ class ImageDDPM(BaseSynthesizer):
         max_seconds: float | None = None,
         precision: str = "float32",
         device: str = "auto",
+        n_jobs: int | None = None,
         random_state=None,
         verbose: bool = True,
     ):
@@ -161,6 +165,7 @@ class ImageDDPM(BaseSynthesizer):
         self.max_seconds = max_seconds
         self.precision = precision
         self.device = device
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -182,6 +187,7 @@ class ImageDDPM(BaseSynthesizer):
             raise ValueError(f"sample_every={self.sample_every} needs sample_dir, the folder for the grids; "
                              f"got {self.sample_dir!r}")
         check_bool(self.verbose, "verbose")
+        check_n_jobs(self.n_jobs)
 
     # -- fit ----------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> "ImageDDPM":
@@ -195,8 +201,7 @@ class ImageDDPM(BaseSynthesizer):
         rng = check_random_state(self.random_state)
         n_classes = 0 if classes is None else len(classes)
         schedule = NoiseSchedule.from_name(self.beta_schedule, settings.timesteps)
-
-        with seeded_torch(rng, device):
+        with seeded_torch(rng, device), torch_threads(self.n_jobs):
             model = self._build_unet(asdict(settings), x01.shape[1:], n_classes).to(device)
             images = torch.from_numpy(x01).to(device) * 2.0 - 1.0  # [0, 1] -> [-1, 1]
             labels = None if y_idx is None else torch.from_numpy(y_idx).to(device)
@@ -332,9 +337,11 @@ class ImageDDPM(BaseSynthesizer):
         seed, base = self._stream.take(n, random_state)
         seeds = position_seeds(seed, base + np.arange(n))
         model = self.model_.to(load_device(self.device))
-        out, frames = sample_from_seeds(model, self.schedule_, self.image_shape_, seeds, y_idx, sampler=sampler,
-                                        steps=steps, eta=eta, guidance_scale=guidance_scale, batch_size=batch_size,
-                                        return_intermediates=return_intermediates, progress=self.verbose)
+        with torch_threads(self.n_jobs):
+            out, frames = sample_from_seeds(model, self.schedule_, self.image_shape_, seeds, y_idx, sampler=sampler,
+                                            steps=steps, eta=eta, guidance_scale=guidance_scale,
+                                            batch_size=batch_size, return_intermediates=return_intermediates,
+                                            progress=self.verbose)
         images = to_layout(out, self._input_ndim, self._input_dtype)
         if return_intermediates:
             return images, np.stack([to_layout(f, self._input_ndim, self._input_dtype) for f in frames])

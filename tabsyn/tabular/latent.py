@@ -19,6 +19,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from tabsyn import distributed
 from tabsyn.diffusion.denoiser import MLPDenoiser
 from tabsyn.diffusion.edm import EDMLoss, EDMPrecond
 from tabsyn.diffusion.sampler import heun_sample
@@ -154,10 +155,13 @@ def fit_denoiser(z: torch.Tensor, x_num: torch.Tensor, x_cat: torch.Tensor, cat_
 
     A share ``s.condition_rate`` of each batch shows the denoiser a random subset
     of its own cells, so it also learns every conditional the sampler may ask for
-    (conditions, completing rows, imputation).
+    (conditions, completing rows, imputation). Under torchrun each rank trains on its
+    shard of ``train_idx`` (:mod:`tabsyn.distributed`).
     """
+    train_idx, batch = distributed.shard(train_idx), distributed.per_rank_batch(s.batch_size)
     cfg = DenoiserConfig(dim=z.shape[1], width=s.denoiser_width, n_num=x_num.shape[1], cat_sizes=list(cat_sizes))
     denoiser = LatentDenoiser(cfg).to(z.device)
+    net = distributed.wrap(denoiser)  # DDP under torchrun: gradients averaged over the ranks
     layout, loss = denoiser.layout, EDMLoss(sigma_data=SIGMA_DATA)
     z_train, z_val = z[train_idx], z[val_idx]
     num_train, cat_train = x_num[train_idx], x_cat[train_idx]
@@ -166,16 +170,16 @@ def fit_denoiser(z: torch.Tensor, x_num: torch.Tensor, x_cat: torch.Tensor, cat_
     def loss_fn(idx):
         known = layout.random_known(len(idx), s.condition_rate, z.device)
         cond = layout.vector(num_train[idx], cat_train[idx], *known)
-        return loss(denoiser, z_train[idx], cond=cond).mean()
+        return loss(net, z_train[idx], cond=cond).mean()
 
     def validate(model):
         # Fixed noise, so successive evaluations compare like with like.
         g = torch.Generator(device=z.device).manual_seed(val_seed)
         return {"val_loss": sum(loss(model, z_val, generator=g).mean().item() for _ in range(4)) / 4}
 
-    every, patience = validation_schedule(s.eval_every_steps, s.patience_steps, len(train_idx), s.batch_size)
-    config = TrainConfig(max_epochs=epochs_for(s.diffusion_steps, len(train_idx), s.batch_size), lr=s.diffusion_lr,
+    every, patience = validation_schedule(s.eval_every_steps, s.patience_steps, len(train_idx), batch)
+    config = TrainConfig(max_epochs=epochs_for(s.diffusion_steps, len(train_idx), batch), lr=s.diffusion_lr,
                          patience=patience, max_seconds=max_seconds, ema_decay=s.ema_decay, eval_every=every)
-    history = train(denoiser, config=config, batches=minibatches(len(train_idx), s.batch_size), loss_fn=loss_fn,
+    history = train(denoiser, config=config, batches=minibatches(len(train_idx), batch), loss_fn=loss_fn,
                     validate=validate, monitor="val_loss", desc="diffusion", verbose=verbose)
     return denoiser.eval(), history

@@ -9,9 +9,9 @@
 
 :class:`TabularModel` holds the four fitted stages: :meth:`TabularModel.fit`
 fits them one after another and :meth:`TabularModel.sample` runs them back;
-``TabSynthesizer`` keeps the parameters, argument checks and random streams. Known cells (conditions,
-completing rows, imputation) enter as the denoiser's condition and are written
-back exactly at the end. Every network runs on :class:`RowBlocks`, so a row
+``TabSynthesizer`` keeps the parameters, argument checks and random streams.
+Known cells (conditions, completing rows, imputation) enter as the denoiser's
+condition and are written back exactly at the end. Every network runs on :class:`RowBlocks`, so a row
 depends on its own noise and position only.
 """
 
@@ -23,13 +23,15 @@ import numpy as np
 import pandas as pd
 import torch
 
+from tabsyn import distributed
+from tabsyn.base import position_noise
 from tabsyn.persistence import ModelFileError
-from tabsyn.table.schema import ID, SchemaError
+from tabsyn.table.schema import ID, ColumnSpec, SchemaError
 from tabsyn.tabular.codec import TableCodec
 from tabsyn.tabular.known import KnownCells, KnownValueError
 from tabsyn.tabular.latent import LatentDenoiser, LatentScaler, fit_denoiser
 from tabsyn.tabular.presets import Settings
-from tabsyn.tabular.sampling import ROW_BLOCK, RowBlocks, most_frequent, position_noise
+from tabsyn.tabular.sampling import ROW_BLOCK, RowBlocks, most_frequent
 from tabsyn.tabular.vae import TabularVAE, VAEConfig
 from tabsyn.tabular.vae_training import fit_vae
 from tabsyn.training import History, TimeBudget
@@ -48,17 +50,23 @@ class TabularModel:
         self.row_block = row_block            # rows per network call (RowBlocks)
 
     @classmethod
-    def fit(cls, codec: TableCodec, x_num: np.ndarray, x_cat: np.ndarray, train_idx: np.ndarray,
-            val_idx: np.ndarray, settings: Settings, *, device: torch.device, budget: TimeBudget,
+    def fit(cls, df: pd.DataFrame, specs: list[ColumnSpec], train_idx: np.ndarray, val_idx: np.ndarray,
+            settings: Settings, *, device: torch.device, budget: TimeBudget,
             verbose: bool) -> tuple["TabularModel", dict[str, History]]:
-        """Fit the stages after the codec on its arrays, one after another; returns the model and the histories.
+        """Fit the stages on ``df`` one after another; returns the model and the training histories.
 
         Rows ``train_idx`` train each stage, ``val_idx`` judge it. The VAE may spend
-        ``VAE_SHARE`` of what is left of ``budget``, the denoiser the rest.
+        ``VAE_SHARE`` of what is left of ``budget``, the denoiser the rest. Under
+        torchrun the codec is fitted on rank 0 and shared, and each rank trains on
+        its shard of the rows with its own noise (:mod:`tabsyn.distributed`).
         """
+        codec = distributed.from_rank0(lambda: TableCodec().fit(df, specs))
+        x_num, x_cat = codec.encode(df)
         if x_num.shape[1] + x_cat.shape[1] == 0:
             raise SchemaError(f"every column of the table is ID-like ({[c.name for c in codec.specs]}); tabsyn "
                               f"needs at least one numerical, categorical or datetime column to learn")
+        if distributed.active():  # the same weights everywhere (DDP), but each rank its own batches' noise
+            torch.manual_seed(torch.initial_seed() + distributed.rank())
         x_num, x_cat = torch.from_numpy(x_num).to(device), torch.from_numpy(x_cat).to(device)
         vae, vae_history = fit_vae(x_num, x_cat, codec.cat_sizes, train_idx, val_idx, settings,
                                    max_seconds=VAE_SHARE * budget.remaining(), verbose=verbose)

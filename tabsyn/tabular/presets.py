@@ -6,9 +6,10 @@ smaller table :func:`resolve_settings` shrinks them so the work follows the data
 
 - the batch holds about a quarter of the training rows (a power of two, at least
   ``MIN_BATCH``, at most the preset's batch), so every epoch takes several steps;
-- the VAE and the denoiser train for a number of *epochs* (``vae_epochs``,
-  ``diffusion_epochs``), turned into optimiser steps for this table and clipped to
-  ``[min_steps, the preset's steps]``;
+- from ``full_rows`` training rows up, the VAE and the denoiser get the preset's
+  steps; below, their budgets shrink as ``sqrt(rows / full_rows)``, never below
+  ``min_steps`` (a first rule, epochs times steps per epoch, cut a 9,000-row table
+  to a third of its steps and cost it 0.03 of quality: benchmarks/ABLATIONS.md);
 - validation (early stopping, beta decay, best weights) runs every
   ``eval_every_steps`` optimiser steps, not every epoch, and patience counts steps.
 
@@ -21,7 +22,6 @@ import math
 from dataclasses import dataclass, replace
 
 from tabsyn.base import check_choice, check_positive
-from tabsyn.tabular.fitting import steps_per_epoch
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,7 @@ class Settings:
     patience_steps: int       # diffusion steps without validation improvement before stopping
     beta_patience_steps: int  # VAE steps without improvement before beta decays
     ema_decay: float | None = None  # keep an EMA of the denoiser's weights (validated and kept)
-    vae_epochs: int = 0             # VAE budget in epochs for tables smaller than the preset's size (0: steps only)
-    diffusion_epochs: int = 0       # the same for the denoiser
+    full_rows: int = 0              # training rows from which the step budgets apply in full (0: always)
     min_steps: int = 0              # no stage trains fewer steps than this (unless overridden)
     eval_every_steps: int = 1       # optimiser steps between validations
     # Share of training rows that show the denoiser some of their cells (at fast's higher lr
@@ -55,18 +54,18 @@ PRESETS = {
     "fast": Settings(vae_steps=500, diffusion_steps=1500, batch_size=512, d_token=4, ffn_factor=16,
                      denoiser_width=128, sampling_steps=20, vae_lr=2e-3, diffusion_lr=2e-3,
                      patience_steps=500, beta_patience_steps=100, condition_rate=0.25,
-                     vae_epochs=30, diffusion_epochs=100, min_steps=200, eval_every_steps=50),
+                     full_rows=8000, min_steps=100, eval_every_steps=50),
     # 16 Heun steps sampled Adult as faithfully as 30 (10 did not): benchmarks/ABLATIONS.md.
     "default": Settings(vae_steps=700, diffusion_steps=12000, batch_size=1024, d_token=4, ffn_factor=32,
                         denoiser_width=256, sampling_steps=16, vae_lr=2e-3, diffusion_lr=1e-3,
                         patience_steps=1500, beta_patience_steps=110, ema_decay=0.999,
-                        vae_epochs=40, diffusion_epochs=500, min_steps=1000, eval_every_steps=100),
+                        full_rows=8000, min_steps=300, eval_every_steps=100),
     # The reference's 4000 VAE and 10000 diffusion epochs (patience 500) at its batch of
     # 4096, counted in steps for a table of Adult's size (7 batches an epoch).
     "paper": Settings(vae_steps=28000, diffusion_steps=70000, batch_size=4096, d_token=4, ffn_factor=32,
                       denoiser_width=1024, sampling_steps=50, vae_lr=1e-3, diffusion_lr=1e-3,
                       patience_steps=3500, beta_patience_steps=70,
-                      vae_epochs=4000, diffusion_epochs=10000, eval_every_steps=7),
+                      full_rows=8000, min_steps=1000, eval_every_steps=7),
 }
 
 # The estimator keywords that override a preset's field of the same name.
@@ -85,13 +84,13 @@ def scale_to_table(s: Settings, n_train: int, *, batch_size: int | None = None, 
     """
     if batch_size is None:
         batch_size = min(s.batch_size, max(MIN_BATCH, 2 ** int(math.log2(max(n_train // ROWS_PER_BATCH, 1)))))
-    per_epoch = steps_per_epoch(n_train, batch_size)
+    share = 1.0 if not s.full_rows else min(1.0, math.sqrt(n_train / s.full_rows))
 
-    def steps(epochs: int, cap: int) -> int:
-        return cap if not epochs else int(min(cap, max(s.min_steps, epochs * per_epoch)))
+    def steps(cap: int) -> int:
+        return int(min(cap, max(s.min_steps, round(cap * share))))
 
-    vae_steps = vae_steps or steps(s.vae_epochs, s.vae_steps)
-    diffusion_steps = diffusion_steps or steps(s.diffusion_epochs, s.diffusion_steps)
+    vae_steps = vae_steps or steps(s.vae_steps)
+    diffusion_steps = diffusion_steps or steps(s.diffusion_steps)
     # Patience shrinks with a smaller budget, but never below a few validations.
     floor = 3 * s.eval_every_steps
     return replace(s, batch_size=batch_size, vae_steps=vae_steps, diffusion_steps=diffusion_steps,

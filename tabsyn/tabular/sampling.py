@@ -24,6 +24,7 @@ import torch
 
 from tabsyn.base import position_noise
 from tabsyn.table.guard import GuardReport, PrivacyGuard
+from tabsyn.threads import torch_threads
 
 MAX_REDRAWS = 20   # privacy guard: redraws of a row before giving up
 ROW_BLOCK = 512    # rows per network call (as fast as larger blocks on a CPU; see RowBlocks)
@@ -98,11 +99,12 @@ def draw_guarded(generate: Callable[[np.ndarray, np.ndarray, np.ndarray], pd.Dat
 
 def sample_rows(model, guard: PrivacyGuard, *, n: int, batch_size: int, seed: int, base: int,
                 quantile: float | None, guidance_scale: float, known_for: Callable | None = None,
-                strict: bool = False):
+                strict: bool = False, n_jobs: int | None = None):
     """Yield ``n`` rows of ``model`` (a TabularModel) ``batch_size`` at a time, from stream positions ``base`` on.
 
     ``known_for(start, rows)`` gives the known cells of rows ``start ...`` of the
-    call, if any; with a guard ``quantile``, rejected rows are redrawn.
+    call, if any; with a guard ``quantile``, rejected rows are redrawn. Each batch runs
+    with ``n_jobs`` torch threads (:mod:`tabsyn.threads`).
     """
     for start in range(0, n, batch_size):
         rows = min(batch_size, n - start)
@@ -114,10 +116,10 @@ def sample_rows(model, guard: PrivacyGuard, *, n: int, batch_size: int, seed: in
                                 guidance_scale=guidance_scale)
 
         noise = position_noise(seed, positions, model.dim)
-        if quantile is None:
-            yield draw(noise, positions, np.arange(rows))
-        else:
-            yield draw_guarded(draw, guard, noise, positions, quantile, strict=strict)
+        with torch_threads(n_jobs):
+            frame = (draw(noise, positions, np.arange(rows)) if quantile is None
+                     else draw_guarded(draw, guard, noise, positions, quantile, strict=strict))
+        yield frame
 
 
 def redraw_noise(noise: np.ndarray, attempt: int) -> np.ndarray:

@@ -11,14 +11,16 @@ from tabsyn.base import (
     BaseSynthesizer, SampleStream, check_bool, check_fraction, check_guidance_scale, check_n, check_non_negative,
     check_positive, check_random_state, load_device, resolve_device, seeded_torch,
 )
+from tabsyn import distributed
+from tabsyn.distributed import device_of_rank
 from tabsyn.table.guard import PrivacyGuard, check_quantile
 from tabsyn.table.schema import ColumnSpec, infer_schema
-from tabsyn.tabular.codec import TableCodec
 from tabsyn.tabular.fitting import split_rows
 from tabsyn.tabular.known import check_known_frame, conditions_frame
 from tabsyn.tabular.model import TabularModel
 from tabsyn.tabular.presets import OVERRIDABLE, Settings, resolve_settings
 from tabsyn.tabular.sampling import concat_batches, fill_frame, sample_rows
+from tabsyn.threads import check_n_jobs, torch_threads
 from tabsyn.training import History, TimeBudget
 
 GUARD_HELD_OUT_ROWS = 2000  # held-out rows whose distances set the privacy guard's threshold
@@ -46,6 +48,8 @@ class TabSynthesizer(BaseSynthesizer):
     max_int_levels : int, default=20
         Integer columns with at most this many distinct values are categorical.
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
+    n_jobs : int, optional
+        CPU threads; None: the cores other processes leave idle (:mod:`tabsyn.threads`), -1: all.
     random_state : int, numpy Generator or None
         Seeds fit and the sampling stream (see ``sample``).
     verbose : bool, default=True
@@ -79,7 +83,7 @@ class TabSynthesizer(BaseSynthesizer):
                  batch_size: int | None = None, d_token: int | None = None, denoiser_width: int | None = None,
                  sampling_steps: int | None = None, time_budget: float | None = None,
                  validation_fraction: float = 0.1, max_int_levels: int = 20, device: str = "auto",
-                 random_state=None, verbose: bool = True):
+                 n_jobs: int | None = None, random_state=None, verbose: bool = True):
         self.preset = preset
         self.vae_steps = vae_steps
         self.diffusion_steps = diffusion_steps
@@ -91,6 +95,7 @@ class TabSynthesizer(BaseSynthesizer):
         self.validation_fraction = validation_fraction
         self.max_int_levels = max_int_levels
         self.device = device
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -110,21 +115,21 @@ class TabSynthesizer(BaseSynthesizer):
         check_fraction(self.validation_fraction, "validation_fraction", low=0.0, high=0.5)
         check_positive(self.max_int_levels, "max_int_levels", integer=True)
         check_bool(self.verbose, "verbose")
+        check_n_jobs(self.n_jobs)
         resolve_device(self.device)
 
     def fit(self, df: pd.DataFrame, y=None) -> "TabSynthesizer":
         """Learn the table ``df``; returns ``self``. ``y`` is ignored (scikit-learn API)."""
         self._validate_params()
-        budget, device = TimeBudget(self.time_budget), resolve_device(self.device)
-        rng = check_random_state(self.random_state)
+        budget, device = TimeBudget(self.time_budget), device_of_rank(resolve_device(self.device))
+        rng = check_random_state(self.random_state if self.random_state is not None or not distributed.active()
+                                 else distributed.from_rank0(lambda: int(np.random.SeedSequence().entropy % 2**63)))
         columns = infer_schema(df, max_int_levels=self.max_int_levels)
-        codec = TableCodec()
-        x_num, x_cat = codec.fit_encode(df, columns)
         train_idx, val_idx = split_rows(len(df), self.validation_fraction, rng)
         settings = self._settings(len(train_idx))
-        with seeded_torch(rng, device):
-            self.model_, self.history_ = TabularModel.fit(codec, x_num, x_cat, train_idx, val_idx, settings,
-                                                          device=device, budget=budget, verbose=self.verbose)
+        with seeded_torch(rng, device), torch_threads(self.n_jobs):
+            self.model_, self.history_ = TabularModel.fit(df, columns, train_idx, val_idx, settings, device=device,
+                                                          budget=budget, verbose=self.verbose)
         self.feature_names_in_, self.n_features_in_ = np.asarray(df.columns, dtype=object), df.shape[1]
         self.settings_ = asdict(settings)
         held_out = val_idx[:GUARD_HELD_OUT_ROWS] if len(val_idx) < len(df) else val_idx[:0]
@@ -211,8 +216,9 @@ class TabSynthesizer(BaseSynthesizer):
         guidance = check_guidance_scale(guidance_scale, default=GUIDANCE_SCALE)
         frame, cells = self.model_.holes(frame)  # every bad value, before the stream moves
         seed, base = self._stream.take(len(frame) * draws, random_state)
-        generated = self.model_.impute(frame, cells, seed=seed, base=base, draws=draws, batch_size=batch_size,
-                                       guidance_scale=guidance)
+        with torch_threads(self.n_jobs):
+            generated = self.model_.impute(frame, cells, seed=seed, base=base, draws=draws, batch_size=batch_size,
+                                           guidance_scale=guidance)
         return fill_frame(df, generated, cells)
 
     def _rows(self, n: int, batch_size: int, random_state, guard: tuple, guidance_scale, known_for=None, start=0):
@@ -224,18 +230,13 @@ class TabSynthesizer(BaseSynthesizer):
             raise ValueError(f"start={start} needs random_state: the stream of the seed whose rows it counts")
         seed, base = self._stream.take(n, random_state)
         return sample_rows(self.model_, self.guard_, n=n, batch_size=batch_size, seed=seed, base=base + start,
-                           quantile=quantile, guidance_scale=guidance, known_for=known_for, strict=strict)
+                           quantile=quantile, guidance_scale=guidance, known_for=known_for, strict=strict,
+                           n_jobs=self.n_jobs)
 
     def _fitted_state(self) -> dict:
-        return {
-            "feature_names_in": list(self.feature_names_in_),
-            "settings": dict(self.settings_),
-            "model": self.model_.to_state(),
-            "history": {k: h.to_dict() for k, h in self.history_.items()},
-            "guard": self.guard_.to_state(),
-            **self._stream.to_state(),
-            "fit_seconds": self.fit_seconds_,
-        }
+        return {"feature_names_in": list(self.feature_names_in_), "settings": dict(self.settings_),
+                "model": self.model_.to_state(), "history": {k: h.to_dict() for k, h in self.history_.items()},
+                "guard": self.guard_.to_state(), **self._stream.to_state(), "fit_seconds": self.fit_seconds_}
 
     def _restore_fitted_state(self, f: dict) -> None:
         self.model_ = TabularModel.from_state(f["model"]).to(load_device(self.device))

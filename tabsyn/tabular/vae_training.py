@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from tabsyn import distributed
 from tabsyn.tabular.fitting import epochs_for, minibatches, validation_schedule
 from tabsyn.tabular.presets import Settings
 from tabsyn.tabular.vae import TabularVAE, VAEConfig, reconstruction, vae_loss
@@ -43,16 +44,21 @@ def validation_metrics(vae: TabularVAE, x_num: torch.Tensor, x_cat: torch.Tensor
 
 def fit_vae(x_num: torch.Tensor, x_cat: torch.Tensor, cat_sizes: list[int], train_idx, val_idx, s: Settings, *,
             max_seconds: float | None, verbose: bool) -> tuple[TabularVAE, History]:
-    """Train a VAE on rows ``train_idx`` of the model arrays, judged on ``val_idx``; weights stay on their device."""
+    """Train a VAE on rows ``train_idx`` of the model arrays, judged on ``val_idx``; weights stay on their device.
+
+    Under torchrun each rank trains on its shard of ``train_idx`` (:mod:`tabsyn.distributed`).
+    """
+    train_idx, batch = distributed.shard(train_idx), distributed.per_rank_batch(s.batch_size)
     train_num, train_cat = x_num[train_idx], x_cat[train_idx]
     val_num, val_cat = x_num[val_idx], x_cat[val_idx]
     cfg = VAEConfig(n_num=x_num.shape[1], cat_sizes=list(cat_sizes), d_token=s.d_token, ffn_factor=s.ffn_factor)
     vae = TabularVAE(cfg).to(x_num.device)
-    every, beta_patience = validation_schedule(s.eval_every_steps, s.beta_patience_steps, len(train_idx), s.batch_size)
+    net = distributed.wrap(vae)  # DDP under torchrun: gradients averaged over the ranks
+    every, beta_patience = validation_schedule(s.eval_every_steps, s.beta_patience_steps, len(train_idx), batch)
     beta = BetaSchedule(patience=beta_patience)
 
     def loss_fn(idx):
-        recon, kl, _ = vae_loss(vae, train_num[idx], train_cat[idx])
+        recon, kl, _ = vae_loss(net, train_num[idx], train_cat[idx])
         return recon + beta.value * kl
 
     def validate(model):
@@ -62,8 +68,8 @@ def fit_vae(x_num: torch.Tensor, x_cat: torch.Tensor, cat_sizes: list[int], trai
         if "val_recon" in record:  # a validated epoch
             beta.update(record["val_recon"])
 
-    config = TrainConfig(max_epochs=epochs_for(s.vae_steps, len(train_idx), s.batch_size), lr=s.vae_lr,
+    config = TrainConfig(max_epochs=epochs_for(s.vae_steps, len(train_idx), batch), lr=s.vae_lr,
                          max_seconds=max_seconds, eval_every=every)
-    history = train(vae, config=config, batches=minibatches(len(train_idx), s.batch_size), loss_fn=loss_fn,
+    history = train(vae, config=config, batches=minibatches(len(train_idx), batch), loss_fn=loss_fn,
                     validate=validate, monitor="val_recon", on_epoch_end=decay_beta, desc="VAE", verbose=verbose)
     return vae.eval(), history

@@ -21,6 +21,14 @@ def test_smaller_tables_never_train_on_more_rows_or_larger_batches(preset):
     assert settings[-1].diffusion_steps == top.diffusion_steps  # a large table gets the preset's budget
 
 
+def test_budgets_shrink_as_the_square_root_of_the_rows_below_full_rows():
+    full = PRESETS["default"]
+    assert resolve_settings("default", full.full_rows).diffusion_steps == full.diffusion_steps
+    quarter = resolve_settings("default", full.full_rows // 4)
+    assert quarter.diffusion_steps == full.diffusion_steps // 2 and quarter.vae_steps == full.vae_steps // 2
+    assert resolve_settings("default", 2).diffusion_steps == full.min_steps  # the floor
+
+
 def test_the_batch_is_a_quarter_of_the_rows_within_its_bounds():
     assert resolve_settings("default", 1800).batch_size == 256
     assert resolve_settings("default", 23443).batch_size == PRESETS["default"].batch_size
