@@ -20,7 +20,7 @@ from tabsyn.tabular.known import check_known_frame, conditions_frame
 from tabsyn.tabular.model import TabularModel
 from tabsyn.tabular.presets import OVERRIDABLE, Settings, resolve_settings
 from tabsyn.tabular.sampling import concat_batches, fill_frame, sample_rows
-from tabsyn.threads import check_n_jobs, torch_threads
+from tabsyn.threads import check_n_jobs, resolve_n_jobs, torch_threads
 from tabsyn.training import History, TimeBudget
 
 GUARD_HELD_OUT_ROWS = 2000  # held-out rows whose distances set the privacy guard's threshold
@@ -231,7 +231,7 @@ class TabSynthesizer(BaseSynthesizer):
         seed, base = self._stream.take(n, random_state)
         return sample_rows(self.model_, self.guard_, n=n, batch_size=batch_size, seed=seed, base=base + start,
                            quantile=quantile, guidance_scale=guidance, known_for=known_for, strict=strict,
-                           n_jobs=self.n_jobs)
+                           n_jobs=resolve_n_jobs(self.n_jobs))  # measured once per call, not per batch
 
     def _fitted_state(self) -> dict:
         return {"feature_names_in": list(self.feature_names_in_), "settings": dict(self.settings_),
