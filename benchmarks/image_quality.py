@@ -1,7 +1,7 @@
 """How good are ImageDDPM's class-conditional samples? A classifier trained on real images judges them.
 
-    OMP_NUM_THREADS=2 python benchmarks/image_quality.py --dataset digits --epochs 400 --max-seconds 570
-    python benchmarks/image_quality.py --dataset fashion_mnist --max-seconds 1080
+    python benchmarks/image_quality.py --dataset digits          # the "small" defaults (1,500 steps)
+    python benchmarks/image_quality.py --dataset fashion_mnist --threads 1 --per-class 50
 
 1. Train an MLP classifier (scikit-learn, one hidden layer of 256 ReLUs) on the
    real training pixels.

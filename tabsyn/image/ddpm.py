@@ -37,7 +37,7 @@ from tabsyn.base import (
 )
 from tabsyn.image.data import check_images, check_labels, encode_labels, to_layout
 from tabsyn.image.plots import save_denoising_strip, save_grid
-from tabsyn.image.presets import ImageSettings, resolve_settings
+from tabsyn.image.presets import ImageSettings, epochs_for, resolve_settings
 from tabsyn.image.samplers import SAMPLERS, sample_from_seeds
 from tabsyn.image.schedule import BETA_SCHEDULES, NoiseSchedule
 from tabsyn.image.unet import UNet
@@ -55,34 +55,33 @@ class ImageDDPM(BaseSynthesizer):
     config : {"small", "baseline", "large"}
         Preset for the network size, T and the training schedule; the
         arguments below that default to None override single entries.
-    epochs, batch_size, lr, timesteps : optional
-        Training passes, batch size, Adam learning rate, diffusion steps T.
+    steps, epochs : int, optional
+        Training budget: optimiser steps (the preset's: 1,500 "small", 25,000 "baseline",
+        50,000 "large"; whole passes over the images), or passes over the images when given.
+    batch_size, lr, timesteps : optional
+        Batch size, Adam learning rate, diffusion steps T.
     beta_schedule : {"linear", "cosine"}
         Noise schedule of the forward process.
     base_channels, channel_mults, num_res_blocks, attention_resolutions, dropout : optional
         U-Net shape. Preset levels too deep for small images are dropped.
     class_dropout : float
-        Probability of training on the null class instead of the label, which
-        makes classifier-free guidance possible.
+        Probability of training on the null class instead of the label (classifier-free guidance).
     ema_decay : float, optional
-        Decay of the exponential moving average of the weights used for
-        sampling; 0 samples with the raw weights.
+        Decay of the moving average of the weights used for sampling; 0: the raw weights.
     grad_clip : float or None
         Maximal global gradient norm.
     warmup_steps : int, optional
         Linear learning-rate warm-up, in optimiser steps.
     sample_every : int, optional
-        Write a sample grid to ``sample_dir`` every this many epochs (drawn with
-        the raw weights of that moment), and a final grid plus a denoising strip
-        with the weights kept.
+        Write a sample grid to ``sample_dir`` every this many epochs (raw weights of that
+        moment), and a final grid plus a denoising strip with the weights kept.
     sample_dir : str, optional
         Folder for those pictures.
     max_seconds : float, optional
         Wall-clock budget for training.
     precision : {"float32", "bfloat16"}
-        Arithmetic of the training forward pass. "bfloat16" (autocast; weights,
-        loss and sampling stay float32) roughly halves CPU training time on
-        processors with AVX512-BF16 or AMX, and is slower on those without.
+        Arithmetic of the training forward pass. "bfloat16" (autocast; weights, loss and sampling
+        stay float32) roughly halves CPU training time with AVX512-BF16 or AMX, slower without.
     device : str
         ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
     n_jobs : int, optional
@@ -107,12 +106,13 @@ class ImageDDPM(BaseSynthesizer):
     history_ : History
         Per-epoch training loss and time.
     fit_seconds_ : float
+        Wall seconds of ``fit``.
 
     Examples
     --------
     >>> from sklearn.datasets import load_digits
     >>> digits = load_digits()
-    >>> model = ImageDDPM(epochs=200, random_state=0).fit(digits.images / 16, digits.target)  # doctest: +SKIP
+    >>> model = ImageDDPM(random_state=0).fit(digits.images / 16, digits.target)  # doctest: +SKIP
     >>> sevens = model.sample(16, y=7, guidance_scale=2.0)                                   # doctest: +SKIP
     """
 
@@ -122,6 +122,7 @@ class ImageDDPM(BaseSynthesizer):
         self,
         config: str = "small",
         *,
+        steps: int | None = None,
         epochs: int | None = None,
         batch_size: int | None = None,
         lr: float | None = None,
@@ -146,6 +147,7 @@ class ImageDDPM(BaseSynthesizer):
         verbose: bool = True,
     ):
         self.config = config
+        self.steps = steps
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -172,7 +174,7 @@ class ImageDDPM(BaseSynthesizer):
     # -- parameters ------------------------------------------------------------
     def _settings(self, image_side: int) -> ImageSettings:
         """The preset with this estimator's overrides applied and checked."""
-        names = ("epochs", "batch_size", "lr", "timesteps", "base_channels", "channel_mults", "num_res_blocks",
+        names = ("steps", "epochs", "batch_size", "lr", "timesteps", "base_channels", "channel_mults", "num_res_blocks",
                  "attention_resolutions", "dropout", "ema_decay", "warmup_steps")
         return resolve_settings(self.config, image_side, **{name: getattr(self, name) for name in names})
 
@@ -207,7 +209,8 @@ class ImageDDPM(BaseSynthesizer):
             labels = None if y_idx is None else torch.from_numpy(y_idx).to(device)
             history = self._train(model, schedule, images, labels, settings, n_classes, budget)
 
-        self.settings_ = {**asdict(settings), "beta_schedule": self.beta_schedule}
+        self.settings_ = {**asdict(settings), "epochs": epochs_for(settings, len(x01)),
+                          "beta_schedule": self.beta_schedule}
         self.schedule_ = schedule
         self.classes_ = classes
         self.image_shape_ = tuple(int(s) for s in x01.shape[1:])
@@ -267,7 +270,7 @@ class ImageDDPM(BaseSynthesizer):
                 model.train()
 
         config = TrainConfig(
-            max_epochs=settings.epochs,
+            max_epochs=epochs_for(settings, n),
             lr=settings.lr,
             grad_clip=self.grad_clip,
             warmup_steps=settings.warmup_steps,

@@ -287,3 +287,19 @@ def test_verbose_true_shows_progress(digits, capsys):
     X, y = digits
     sample(ImageDDPM(**{**TINY, "verbose": True}).fit(X[:40], y[:40]))
     assert "ImageDDPM" in capsys.readouterr().err
+
+
+def test_presets_spend_optimiser_steps_not_epochs(digits):
+    """A preset's budget is steps: few images get many epochs, many images few (issue: 20 epochs of digits
+    were chance-level samples)."""
+    from tabsyn.image.presets import epochs_for, resolve_settings
+
+    small = resolve_settings("small", 8)
+    assert small.steps == 1500 and small.epochs is None
+    assert epochs_for(small, 1347) == 137       # 11 batches of 128 an epoch
+    assert epochs_for(small, 60_000) == 4       # 469 batches an epoch
+    assert epochs_for(resolve_settings("small", 8, steps=10), 10_000) == 1
+    assert epochs_for(resolve_settings("small", 8, epochs=3, steps=10), 10_000) == 3  # epochs win when given
+    X, y = digits[0][:64], digits[1][:64]
+    model = ImageDDPM(**{**TINY, "epochs": None, "steps": 6}).fit(X, y)
+    assert model.settings_["epochs"] == 3 and len(model.history_.records) == 3  # 64 images / 32 = 2 steps an epoch
