@@ -222,7 +222,8 @@ def child_run(dataset: str, system: str, out_dir: Path, options: dict | None = N
         "sample_rows_per_second": len(synthetic) / sample_seconds if sample_seconds > 0 else None,
         "peak_rss_mb": peak_rss_mb(), "rss_before_fit_mb": rss_before,
         "torch_threads": torch.get_num_threads(),
-    }))
+        "privacy": getattr(synthesizer, "privacy_", None),  # a DP fit's budget and spend (benchmarks/dp.py)
+    }, default=str))
 
 
 def generate(dataset: str, system: str, holdout: pd.DataFrame,

@@ -10,7 +10,7 @@ if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ] && command -
     apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 \
         || echo "note: could not install dataset-fashion-mnist; its test will be skipped"
 fi
-bash scripts/setup.sh "[test]"
+bash scripts/setup.sh "[test,dp]"
 . .venv/bin/activate
 python -m flake8 tabsyn tests benchmarks
 python -m pytest -q -p no:cacheprovider -rs "$@"

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             unwritten = f"; nothing written to {', '.join(_PENDING)}" if _PENDING else ""
             print(f"{command}: stopped by {stop}{unwritten}", file=sys.stderr)
             return stop.exit_code
-        except (CLIError, ValueError, TypeError, FileNotFoundError, OSError) as exc:
+        except (CLIError, ValueError, TypeError, FileNotFoundError, OSError, ImportError) as exc:
             if args is not None and args.debug:
                 raise
             print(f"{command}: error: {_one_line(exc)}", file=sys.stderr)

@@ -44,7 +44,8 @@ def cmd_fit(args) -> None:
     with distributed.process_group(args.device):
         synth = TabSynthesizer(preset=args.preset, device=args.device, random_state=args.seed,
                                verbose=not args.quiet and distributed.is_writer(), time_budget=args.time_budget,
-                               vae_steps=args.vae_steps, diffusion_steps=args.diffusion_steps, n_jobs=args.threads)
+                               vae_steps=args.vae_steps, diffusion_steps=args.diffusion_steps, n_jobs=args.threads,
+                               dp_epsilon=args.dp_epsilon, dp_delta=args.dp_delta)
         synth.fit(df)
         if not distributed.is_writer():
             return
@@ -53,6 +54,13 @@ def cmd_fit(args) -> None:
         ranks = f" on {distributed.world_size()} ranks" if distributed.active() else ""
     print(f"fitted {len(df)} rows x {df.shape[1]} columns in {synth.fit_seconds_:.0f} s{ranks}; "
           f"model written to {args.output}")
+    if synth.privacy_ is not None:
+        p, split = synth.privacy_, synth.privacy_["split"]
+        print(f"differential privacy: ({p['spent_epsilon']:.3g}, {p['delta']:.3g})-DP of the {p['epsilon']:g} asked "
+              f"for ({p['accountant']}); column statistics {split['preprocessing']['epsilon']:.3g}, DP-SGD "
+              f"{split['gaussian']['spent_epsilon']:.3g} (noise multiplier {split['vae']['noise_multiplier']:.3g}, "
+              f"{split['vae']['steps']} VAE + {split['denoiser']['steps']} denoiser steps); "
+              f"no training rows stored")
 
 
 def _parse_condition(synth, text: str) -> tuple[object, object]:
@@ -114,6 +122,10 @@ def cmd_sample(args) -> None:
     output = shard_path(args.output, fmt, k, shards)
     synth = _load_model(args.model, args.threads)
     guard = args.privacy_quantile if args.privacy_guard else False
+    if guard is not False and synth.guard_ is None:  # a DP model keeps no rows to compare with
+        print(f"privacy guard: off, this model is ({synth.privacy_['spent_epsilon']:.3g}, "
+              f"{synth.privacy_['delta']:.3g})-differentially private and stores no training rows")
+        guard = False
     clock = time.perf_counter()
     # Without --seed, fresh randomness: the stream saved in the model file would repeat rows.
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**63)

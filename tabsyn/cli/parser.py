@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vae-steps", type=int, default=None, help="VAE optimiser steps (default: the preset's)")
     p.add_argument("--diffusion-steps", type=int, default=None,
                    help="diffusion optimiser steps (default: the preset's)")
+    p.add_argument("--dp-epsilon", type=float, default=None, metavar="E",
+                   help="make the fit (E, delta)-differentially private (needs pip install \"tabsyn[dp]\"; "
+                        "README, \"Differential privacy\")")
+    p.add_argument("--dp-delta", type=float, default=None, metavar="D",
+                   help="the delta of --dp-epsilon (default: 1 / (10 x rows))")
     p.add_argument("--seed", type=int, default=None, help="random seed for a reproducible fit")
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="CPU threads (default: the cores other processes leave idle; -1: all)")

@@ -50,6 +50,13 @@ class TabSynthesizer(BaseSynthesizer):
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
     n_jobs : int, optional
         CPU threads; None: the cores other processes leave idle (:mod:`tabsyn.threads`), -1: all.
+    dp_epsilon : float, optional
+        Make the whole fit (epsilon, delta)-differentially private with respect to adding or
+        removing one row (:mod:`tabsyn.dp`; needs ``pip install "tabsyn[dp]"``): DP column
+        statistics, DP-SGD for both networks, no validation split, no privacy guard, no training
+        rows in the model. What was spent is in ``privacy_``.
+    dp_delta : float, optional
+        The delta of ``dp_epsilon``; default 1 / (10 n) for n training rows.
     random_state : int, numpy Generator or None
         Seeds fit and the sampling stream (see ``sample``).
     verbose : bool, default=True
@@ -66,8 +73,10 @@ class TabSynthesizer(BaseSynthesizer):
         Per-epoch losses of both stages.
     settings_ : dict
         The sizes and budgets fit used (the preset scaled to the table, plus overrides).
-    guard_ : PrivacyGuard
-        What ``sample(..., privacy_guard=...)`` compares rows with.
+    guard_ : PrivacyGuard or None
+        What ``sample(..., privacy_guard=...)`` compares rows with (None after a DP fit).
+    privacy_ : dict or None
+        After a DP fit: epsilon, delta, the accountant, the split over the stages and what was spent.
     fit_seconds_ : float
 
     Examples
@@ -83,7 +92,8 @@ class TabSynthesizer(BaseSynthesizer):
                  batch_size: int | None = None, d_token: int | None = None, denoiser_width: int | None = None,
                  sampling_steps: int | None = None, time_budget: float | None = None,
                  validation_fraction: float = 0.1, max_int_levels: int = 20, device: str = "auto",
-                 n_jobs: int | None = None, random_state=None, verbose: bool = True):
+                 n_jobs: int | None = None, dp_epsilon: float | None = None, dp_delta: float | None = None,
+                 random_state=None, verbose: bool = True):
         self.preset = preset
         self.vae_steps = vae_steps
         self.diffusion_steps = diffusion_steps
@@ -96,6 +106,8 @@ class TabSynthesizer(BaseSynthesizer):
         self.max_int_levels = max_int_levels
         self.device = device
         self.n_jobs = n_jobs
+        self.dp_epsilon = dp_epsilon
+        self.dp_delta = dp_delta
         self.random_state = random_state
         self.verbose = verbose
 
@@ -125,18 +137,39 @@ class TabSynthesizer(BaseSynthesizer):
         rng = check_random_state(self.random_state if self.random_state is not None or not distributed.active()
                                  else distributed.from_rank0(lambda: int(np.random.SeedSequence().entropy % 2**63)))
         columns = infer_schema(df, max_int_levels=self.max_int_levels)
-        train_idx, val_idx = split_rows(len(df), self.validation_fraction, rng)
-        settings = self._settings(len(train_idx))
-        with seeded_torch(rng, device), torch_threads(self.n_jobs):
-            self.model_, self.history_ = TabularModel.fit(df, columns, train_idx, val_idx, settings, device=device,
-                                                          budget=budget, verbose=self.verbose)
+        if self.dp_epsilon is not None:
+            self._fit_private(df, columns, rng, device, budget)
+        else:
+            train_idx, val_idx = split_rows(len(df), self.validation_fraction, rng)
+            settings = self._settings(len(train_idx))
+            with seeded_torch(rng, device), torch_threads(self.n_jobs):
+                self.model_, self.history_ = TabularModel.fit(df, columns, train_idx, val_idx, settings,
+                                                              device=device, budget=budget, verbose=self.verbose)
+            self.settings_ = asdict(settings)
+            held_out = val_idx[:GUARD_HELD_OUT_ROWS] if len(val_idx) < len(df) else val_idx[:0]
+            self.guard_, self.privacy_ = PrivacyGuard(columns).fit(df, held_out), None
         self.feature_names_in_, self.n_features_in_ = np.asarray(df.columns, dtype=object), df.shape[1]
-        self.settings_ = asdict(settings)
-        held_out = val_idx[:GUARD_HELD_OUT_ROWS] if len(val_idx) < len(df) else val_idx[:0]
-        self.guard_ = PrivacyGuard(columns).fit(df, held_out)
         self._stream = SampleStream.seeded_from(rng)
         self.fit_seconds_ = budget.elapsed()
         return self
+
+    def _fit_private(self, df: pd.DataFrame, columns, rng, device, budget: TimeBudget) -> None:
+        """The DP fit (:mod:`tabsyn.dp.fit`): every row trains, no guard; ``privacy_`` says what was spent."""
+        from tabsyn.dp.fit import DPPlan, check_budget, dp_settings, fit_private
+        from tabsyn.dp.sgd import opacus
+
+        if distributed.active():
+            raise ValueError("dp_epsilon is not supported under torchrun yet: fit a DP model in one process")
+        epsilon, delta = check_budget(self.dp_epsilon, self.dp_delta, len(df))
+        opacus()  # the extra, before any work
+        settings = dp_settings(self._settings(len(df)), self.vae_steps, self.diffusion_steps, self.denoiser_width)
+        plan = DPPlan.make(epsilon, delta, len(df), settings.batch_size, settings.vae_steps, settings.diffusion_steps)
+        with seeded_torch(rng, device), torch_threads(self.n_jobs):
+            seed = int(rng.integers(2**62))
+            self.model_, self.history_, self.privacy_ = fit_private(df, columns, settings, plan, device=device,
+                                                                    budget=budget, seed=seed, verbose=self.verbose)
+        self.settings_ = {**asdict(settings), "dp": self.privacy_["split"]}
+        self.guard_ = None
 
     def sample(self, n: int, *, conditions: dict | None = None, privacy_guard: bool | float = False,
                guidance_scale: float = GUIDANCE_SCALE, random_state=None, batch_size: int = 8192,
@@ -225,6 +258,10 @@ class TabSynthesizer(BaseSynthesizer):
         """Rows from the stream (or from ``random_state``, from position ``start`` on), ``batch_size`` at a time."""
         privacy_guard, strict = guard[0], check_bool(guard[1], "strict_guard")
         quantile = None if privacy_guard is False or privacy_guard is None else check_quantile(privacy_guard)
+        if quantile is not None and self.guard_ is None:
+            raise ValueError(f"privacy_guard={privacy_guard!r}: this model was fitted with differential privacy "
+                             f"(epsilon {self.privacy_['epsilon']:g}), which keeps no training rows to compare "
+                             f"with; its rows are already covered by the DP guarantee. Use privacy_guard=False")
         guidance = check_guidance_scale(guidance_scale, default=GUIDANCE_SCALE)
         if check_non_negative(start, "start", integer=True) and random_state is None:
             raise ValueError(f"start={start} needs random_state: the stream of the seed whose rows it counts")
@@ -236,13 +273,15 @@ class TabSynthesizer(BaseSynthesizer):
     def _fitted_state(self) -> dict:
         return {"feature_names_in": list(self.feature_names_in_), "settings": dict(self.settings_),
                 "model": self.model_.to_state(), "history": {k: h.to_dict() for k, h in self.history_.items()},
-                "guard": self.guard_.to_state(), **self._stream.to_state(), "fit_seconds": self.fit_seconds_}
+                "guard": None if self.guard_ is None else self.guard_.to_state(), "privacy": self.privacy_,
+                **self._stream.to_state(), "fit_seconds": self.fit_seconds_}
 
     def _restore_fitted_state(self, f: dict) -> None:
         self.model_ = TabularModel.from_state(f["model"]).to(load_device(self.device))
         self.feature_names_in_ = np.asarray(f["feature_names_in"], dtype=object)
         self.n_features_in_, self.settings_ = len(self.feature_names_in_), dict(f["settings"])
         self.history_ = {k: History.from_dict(h) for k, h in f["history"].items()}
-        self.guard_ = PrivacyGuard.from_state(f["guard"])
+        self.guard_ = None if f["guard"] is None else PrivacyGuard.from_state(f["guard"])
+        self.privacy_ = f.get("privacy")
         self._stream = SampleStream.from_state(f)
         self.fit_seconds_ = float(f["fit_seconds"])

@@ -17,6 +17,7 @@ The latent the diffusion model learns is mu without [CLS], flattened to
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -45,7 +46,8 @@ class Tokenizer(nn.Module):
         self.weight = nn.Parameter(torch.empty(n_num + 1, d))
         self.bias = nn.Parameter(torch.empty(n_num + 1 + len(cat_sizes), d))
         self.embedding = nn.Embedding(max(sum(cat_sizes), 1), d)
-        self.register_buffer("offsets", category_offsets(list(cat_sizes)), persistent=False)
+        # A plain tensor, not a buffer: Opacus (DP-SGD) refuses layers that hold both parameters and buffers.
+        self.offsets = category_offsets(list(cat_sizes))
         bound = d**-0.5
         for p in (self.weight, self.bias, self.embedding.weight):
             nn.init.uniform_(p, -bound, bound)
@@ -54,12 +56,21 @@ class Tokenizer(nn.Module):
         ones = torch.ones(len(x_num), 1, dtype=x_num.dtype, device=x_num.device)
         tokens = torch.cat([ones, x_num], dim=1).unsqueeze(-1) * self.weight
         if x_cat.shape[1]:
+            if self.offsets.device != x_cat.device:
+                self.offsets = self.offsets.to(x_cat.device)
             tokens = torch.cat([tokens, self.embedding(x_cat + self.offsets)], dim=1)
         return tokens + self.bias
 
 
 class TransformerBlock(nn.Module):
-    """Pre-norm self-attention and feed-forward, each with a residual."""
+    """Pre-norm self-attention and feed-forward, each with a residual.
+
+    ``explicit_attention`` (set by a DP fit) computes the same attention from the same weights as plain
+    tensor algebra, which ``torch.func`` takes per-row gradients of at batched speed (its fused kernel
+    has no batching rule and runs row by row).
+    """
+
+    explicit_attention = False
 
     def __init__(self, d: int, n_heads: int, ffn_factor: int):
         super().__init__()
@@ -69,8 +80,16 @@ class TransformerBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.norm1(x)
-        x = x + self.attn(h, h, h, need_weights=False)[0]
+        x = x + (self._attention(h) if self.explicit_attention else self.attn(h, h, h, need_weights=False)[0])
         return x + self.ffn(self.norm2(x))
+
+    def _attention(self, h: torch.Tensor) -> torch.Tensor:
+        a = self.attn
+        q, k, v = F.linear(h, a.in_proj_weight, a.in_proj_bias).chunk(3, dim=-1)
+        split = (lambda t: t.unflatten(-1, (a.num_heads, -1)).transpose(-3, -2))  # (batch, heads, tokens, d)
+        q, k, v = split(q), split(k), split(v)
+        w = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)
+        return a.out_proj((w @ v).transpose(-3, -2).flatten(-2))
 
 
 def _stack(cfg: VAEConfig) -> nn.Sequential:

@@ -1,0 +1,133 @@
+"""DP-SGD with Opacus: Poisson-sampled batches, per-row clipped gradients plus Gaussian noise, RDP accounting.
+
+Opacus (:class:`opacus.optimizers.DPOptimizer`) clips every row's gradient to
+``max_grad_norm``, sums them, adds N(0, (noise_multiplier * max_grad_norm)^2)
+and averages over the expected batch size; its RDP accountant
+(:class:`opacus.accountants.RDPAccountant`) composes the steps. Batches are
+Poisson samples (every row joins each batch with probability ``sample_rate``),
+as that accountant assumes. The per-row gradients come from ``torch.func``
+(``vmap`` over ``grad``), which handles every layer of the VAE and the denoiser
+(Opacus' own per-layer hooks do not take layers with several outputs).
+
+Nothing here records a loss: a loss over private rows is itself a statistic the
+budget does not cover, so the histories of a DP fit hold steps and seconds only.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+from torch.func import functional_call, grad, vmap
+from tqdm.auto import tqdm
+
+from tabsyn.training import EMA, History, TimeBudget
+
+MAX_GRAD_NORM = 1.0  # per-row clipping bound C
+# RDP orders the accountant optimises over: Opacus' defaults, and larger ones for heavily noised mechanisms.
+ALPHAS = [1 + x / 10.0 for x in range(1, 100)] + list(range(11, 64)) + [80, 128, 256, 512, 1024, 2048]
+CHUNK_ROWS = 256     # rows whose gradients are materialised at once (memory)
+
+
+def opacus():
+    """The Opacus modules, or an error naming the extra that installs them."""
+    try:
+        import opacus.accountants  # noqa: F401
+        import opacus.optimizers  # noqa: F401
+    except ImportError:
+        raise ImportError('differential privacy (dp_epsilon) needs Opacus: pip install "tabsyn[dp]"') from None
+    import opacus as module
+    return module
+
+
+def composed_epsilon(history: list[tuple[float, float, int]], delta: float) -> float:
+    """Epsilon at ``delta`` of the Gaussian mechanisms in ``history`` ((noise multiplier, sample rate, steps))."""
+    accountant = opacus().accountants.RDPAccountant()
+    accountant.history = [h for h in history if h[2] > 0]
+    return float(accountant.get_epsilon(delta, alphas=ALPHAS)) if accountant.history else 0.0
+
+
+def calibrate_noise(target_epsilon: float, delta: float, stages: list[tuple[float, int]],
+                    fixed: list[tuple[float, float, int]] = (), *, tol: float = 0.005) -> float:
+    """The smallest noise multiplier that, used at every ``(sample_rate, steps)`` of ``stages`` next to the
+    ``fixed`` mechanisms, keeps the composed epsilon at ``delta`` within ``target_epsilon``; inf if none does."""
+    def eps(sigma: float) -> float:
+        return composed_epsilon([(sigma, q, t) for q, t in stages] + list(fixed), delta)
+    low, high = 0.3, 1.0
+    while eps(high) > target_epsilon:
+        low, high = high, high * 2
+        if high > 1e4:
+            return math.inf
+    while high - low > tol * high:
+        mid = (low + high) / 2
+        low, high = (mid, high) if eps(mid) > target_epsilon else (low, mid)
+    return high
+
+
+def private_train(module: torch.nn.Module, row_loss: Callable, data: tuple[torch.Tensor, ...], *, steps: int,
+                  sample_rate: float, noise_multiplier: float, lr: float, generator: torch.Generator,
+                  ema_decay: float | None = None, max_seconds: float | None = None,
+                  on_step: Callable[[int], None] | None = None,
+                  batch_inputs: Callable[..., tuple] | None = None, desc: str = "DP-SGD",
+                  verbose: bool = True) -> tuple[History, int]:
+    """Train ``module`` in place with DP-SGD for ``steps`` steps; returns (history, steps taken).
+
+    ``row_loss(model, *row_tensors)`` is the loss of ONE row (tensors with a
+    leading batch dimension of 1), run through the model it is given. ``data``
+    are the tensors of all rows; ``batch_inputs(*batch_tensors)``, when given, turns a
+    batch's tensors into the row tensors (per-row randomness that needs no parameters,
+    outside ``vmap``). A time budget may stop early: fewer steps spend less, and the
+    caller accounts for the steps taken.
+    """
+    from opacus.optimizers import DPOptimizer
+
+    n = len(data[0])
+    names = [k for k, p in module.named_parameters() if p.requires_grad]
+    params = [p for p in module.parameters() if p.requires_grad]
+    expected = max(1, int(round(sample_rate * n)))
+    optimizer = DPOptimizer(torch.optim.Adam(params, lr=lr), noise_multiplier=noise_multiplier,
+                            max_grad_norm=MAX_GRAD_NORM, expected_batch_size=expected, loss_reduction="mean")
+    ema = EMA(module, ema_decay) if ema_decay else None
+
+    def one(p, *row):
+        return row_loss(lambda *a: functional_call(module, p, a), *(t.unsqueeze(0) for t in row))
+
+    prepare = batch_inputs or (lambda *t: t)
+    budget, history, taken = TimeBudget(max_seconds), History(), 0
+    bar = tqdm(range(steps), desc=desc, disable=not verbose, leave=False, dynamic_ncols=True)
+    module.train()
+    for step in bar:
+        # Poisson sampling: each row joins the batch with probability sample_rate.
+        idx = torch.nonzero(torch.rand(n, generator=generator, device=generator.device) < sample_rate).flatten()
+        idx = idx.to(data[0].device)
+        chunks = list(torch.split(idx, CHUNK_ROWS)) or [idx]
+        for k, rows in enumerate(chunks):
+            current = {name: p.detach() for name, p in zip(names, params)}
+            if len(rows):
+                inputs = prepare(*(t[rows] for t in data))
+                grads = vmap(grad(one), in_dims=(None,) + (0,) * len(inputs), randomness="different")(current, *inputs)
+                for name, p in zip(names, params):
+                    p.grad_sample = grads[name]
+            else:  # an empty batch still takes its noisy step: one zero gradient changes nothing
+                for p in params:
+                    p.grad_sample = torch.zeros((1, *p.shape), dtype=p.dtype, device=p.device)
+            optimizer.signal_skip_step(do_skip=k < len(chunks) - 1)  # accumulate the chunks, step on the last
+            optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if ema is not None:
+            ema.update(module)
+        taken = step + 1
+        if on_step is not None:
+            on_step(step)
+        if step % 50 == 0 or taken == steps:
+            history.records.append({"step": taken, "seconds": budget.elapsed()})
+        if budget.expired():
+            history.stop_reason = f"time budget of {max_seconds:g} s reached after {taken} of {steps} steps"
+            break
+    else:
+        history.stop_reason = f"steps={steps} reached"
+    bar.close()
+    if ema is not None:
+        module.load_state_dict(ema.model.state_dict())
+    return history, taken
