@@ -127,4 +127,4 @@ def evaluate(
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
     return EvaluationResult(fidelity=fid, detection=det, efficacy=eff, privacy=priv,
-                            info=info, specs=specs, real=real, synthetic=synthetic)
+                            info=info, specs=specs, real=real, synthetic=synthetic, holdout=holdout)
