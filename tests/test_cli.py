@@ -161,7 +161,11 @@ def test_evaluate_writes_a_report_and_scores(csv_and_model, tmp_path):
     reports = tmp_path / "not" / "yet"   # missing folders are created
     proc = run("evaluate", tmp_path / "train.csv", tmp_path / "s.csv", "--holdout", tmp_path / "holdout.csv",
                "--target", "income", "--report", reports / "r.html", "--json", reports / "r.json")
-    assert "quality" in proc.stdout
+    assert "quality" in proc.stdout and "0.5 = indistinguishable" in proc.stdout  # scores with what is good
+    for part in ("fidelity", "detection", "efficacy", "privacy"):  # progress on stderr, part by part
+        assert f"evaluate: {part} (" in proc.stderr and f"evaluate: {part} done in " in proc.stderr
+    quiet = run("evaluate", tmp_path / "train.csv", tmp_path / "s.csv", "--quiet")
+    assert "evaluate:" not in quiet.stderr and "quality" in quiet.stdout
     scores = json.loads((reports / "r.json").read_text())
     assert 0 < scores["fidelity"]["quality_score"] <= 1 and "dcr_share" in scores["privacy"]
     assert (reports / "r.html").read_text().lstrip().lower().startswith("<!doctype html>")

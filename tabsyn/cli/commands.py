@@ -51,7 +51,8 @@ def cmd_fit(args) -> None:
         with atomic_output(args.output) as tmp:
             synth.save(tmp)
         ranks = f" on {distributed.world_size()} ranks" if distributed.active() else ""
-    print(f"fitted {len(df)} rows x {df.shape[1]} columns in {synth.fit_seconds_:.0f} s{ranks}; "
+    stages = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in synth.fit_stages_.items())
+    print(f"fitted {len(df)} rows x {df.shape[1]} columns in {synth.fit_seconds_:.0f} s ({stages}){ranks}; "
           f"model written to {args.output}")
 
 
@@ -177,7 +178,7 @@ def cmd_evaluate(args) -> None:
     for path, option in ((args.report, "--report"), (args.json, "--json")):
         if path:
             check_output(path, option)
-    result = evaluate(real, synthetic, holdout=holdout, target=args.target)
+    result = evaluate(real, synthetic, holdout=holdout, target=args.target, verbose=not args.quiet)
     _write_reports(result, args.report, args.json)
 
 
@@ -191,7 +192,7 @@ def _write_reports(result, report: str | None, json_path: str | None) -> None:
         with atomic_output(json_path) as tmp:
             Path(tmp).write_text(json.dumps(scores, indent=2, default=str))
         print(f"scores: {os.path.abspath(json_path)}")
-    print(result.to_frame().to_string())
+    print(result)  # every score with what a good value is, then warnings
 
 
 def cmd_demo(args) -> None:
@@ -219,5 +220,5 @@ def cmd_demo(args) -> None:
     with atomic_output(files["adult.tabsyn"]) as tmp:
         synth.save(tmp)
     print(f"synthetic CSV: {files['adult_synthetic.csv'].resolve()}\nmodel: {files['adult.tabsyn'].resolve()}")
-    result = evaluate(train, synthetic, holdout=holdout, target=target)
+    result = evaluate(train, synthetic, holdout=holdout, target=target, verbose=not args.quiet)
     _write_reports(result, str(files["report.html"]), str(files["scores.json"]))

@@ -34,7 +34,7 @@ from tabsyn.tabular.presets import Settings
 from tabsyn.tabular.sampling import ROW_BLOCK, RowBlocks, most_frequent
 from tabsyn.tabular.vae import TabularVAE, VAEConfig
 from tabsyn.tabular.vae_training import fit_vae
-from tabsyn.training import History, TimeBudget
+from tabsyn.training import History, StageClock, TimeBudget
 
 VAE_SHARE = 0.4  # share of the fit's time budget the VAE may spend
 
@@ -51,30 +51,36 @@ class TabularModel:
 
     @classmethod
     def fit(cls, df: pd.DataFrame, specs: list[ColumnSpec], train_idx: np.ndarray, val_idx: np.ndarray,
-            settings: Settings, *, device: torch.device, budget: TimeBudget,
-            verbose: bool) -> tuple["TabularModel", dict[str, History]]:
+            settings: Settings, *, device: torch.device, budget: TimeBudget, verbose: bool,
+            clock: StageClock | None = None) -> tuple["TabularModel", dict[str, History]]:
         """Fit the stages on ``df`` one after another; returns the model and the training histories.
 
         Rows ``train_idx`` train each stage, ``val_idx`` judge it. The VAE may spend
         ``VAE_SHARE`` of what is left of ``budget``, the denoiser the rest. Under
         torchrun the codec is fitted on rank 0 and shared, and each rank trains on
         its shard of the rows with its own noise (:mod:`tabsyn.distributed`).
+        ``clock`` records the seconds of each stage ("codec", "vae", "latents", "denoiser").
         """
-        codec = distributed.from_rank0(lambda: TableCodec().fit(df, specs))
-        x_num, x_cat = codec.encode(df)
+        clock = clock or StageClock()
+        with clock("codec"):
+            codec = distributed.from_rank0(lambda: TableCodec().fit(df, specs))
+            x_num, x_cat = codec.encode(df)
         if x_num.shape[1] + x_cat.shape[1] == 0:
             raise SchemaError(f"every column of the table is ID-like ({[c.name for c in codec.specs]}); tabsyn "
                               f"needs at least one numerical, categorical or datetime column to learn")
         if distributed.active():  # the same weights everywhere (DDP), but each rank its own batches' noise
             torch.manual_seed(torch.initial_seed() + distributed.rank())
         x_num, x_cat = torch.from_numpy(x_num).to(device), torch.from_numpy(x_cat).to(device)
-        vae, vae_history = fit_vae(x_num, x_cat, codec.cat_sizes, train_idx, val_idx, settings,
-                                   max_seconds=VAE_SHARE * budget.remaining(), verbose=verbose)
-        latents = vae.latents(x_num, x_cat).float()
-        scaler = LatentScaler().fit(latents[train_idx])
-        denoiser, diffusion_history = fit_denoiser(scaler.encode(latents), x_num, x_cat, codec.cat_sizes, train_idx,
-                                                   val_idx, settings, max_seconds=max(budget.remaining(), 1.0),
-                                                   verbose=verbose)
+        with clock("vae"):
+            vae, vae_history = fit_vae(x_num, x_cat, codec.cat_sizes, train_idx, val_idx, settings,
+                                       max_seconds=VAE_SHARE * budget.remaining(), verbose=verbose)
+        with clock("latents"):
+            latents = vae.latents(x_num, x_cat).float()
+            scaler = LatentScaler().fit(latents[train_idx])
+            z = scaler.encode(latents)
+        with clock("denoiser"):
+            denoiser, diffusion_history = fit_denoiser(z, x_num, x_cat, codec.cat_sizes, train_idx, val_idx, settings,
+                                                       max_seconds=max(budget.remaining(), 1.0), verbose=verbose)
         model = cls(codec=codec, vae=vae, scaler=scaler, denoiser=denoiser, sampling_steps=settings.sampling_steps)
         return model, {"vae": vae_history, "diffusion": diffusion_history}
 

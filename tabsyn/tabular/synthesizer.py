@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 
 import numpy as np
@@ -21,7 +22,7 @@ from tabsyn.tabular.model import TabularModel
 from tabsyn.tabular.presets import OVERRIDABLE, Settings, resolve_settings
 from tabsyn.tabular.sampling import concat_batches, fill_frame, sample_rows
 from tabsyn.threads import check_n_jobs, resolve_n_jobs, torch_threads
-from tabsyn.training import History, TimeBudget
+from tabsyn.training import History, StageClock, TimeBudget
 
 GUARD_HELD_OUT_ROWS = 2000  # held-out rows whose distances set the privacy guard's threshold
 GUIDANCE_SCALE = 1.5        # classifier-free guidance toward known cells (benchmarks/conditional.py)
@@ -69,6 +70,11 @@ class TabSynthesizer(BaseSynthesizer):
     guard_ : PrivacyGuard
         What ``sample(..., privacy_guard=...)`` compares rows with.
     fit_seconds_ : float
+        Wall-clock seconds of the whole ``fit`` call, from its first line to its last.
+    fit_stages_ : dict of {str: float}
+        Seconds of each stage of fit: "schema" (column kinds, validation split), "codec"
+        (fit and encode), "vae", "latents" (encoding every row), "denoiser", "guard" (the
+        privacy guard's index).
 
     Examples
     --------
@@ -120,22 +126,26 @@ class TabSynthesizer(BaseSynthesizer):
 
     def fit(self, df: pd.DataFrame, y=None) -> "TabSynthesizer":
         """Learn the table ``df``; returns ``self``. ``y`` is ignored (scikit-learn API)."""
+        start, clock = time.perf_counter(), StageClock()
         self._validate_params()
         budget, device = TimeBudget(self.time_budget), device_of_rank(resolve_device(self.device))
         rng = check_random_state(self.random_state if self.random_state is not None or not distributed.active()
                                  else distributed.from_rank0(lambda: int(np.random.SeedSequence().entropy % 2**63)))
-        columns = infer_schema(df, max_int_levels=self.max_int_levels)
-        train_idx, val_idx = split_rows(len(df), self.validation_fraction, rng)
+        with clock("schema"):
+            columns = infer_schema(df, max_int_levels=self.max_int_levels)
+            train_idx, val_idx = split_rows(len(df), self.validation_fraction, rng)
         settings = self._settings(len(train_idx))
         with seeded_torch(rng, device), torch_threads(self.n_jobs):
             self.model_, self.history_ = TabularModel.fit(df, columns, train_idx, val_idx, settings, device=device,
-                                                          budget=budget, verbose=self.verbose)
+                                                          budget=budget, verbose=self.verbose, clock=clock)
         self.feature_names_in_, self.n_features_in_ = np.asarray(df.columns, dtype=object), df.shape[1]
         self.settings_ = asdict(settings)
         held_out = val_idx[:GUARD_HELD_OUT_ROWS] if len(val_idx) < len(df) else val_idx[:0]
-        self.guard_ = PrivacyGuard(columns).fit(df, held_out)
+        with clock("guard"):
+            self.guard_ = PrivacyGuard(columns).fit(df, held_out)
         self._stream = SampleStream.seeded_from(rng)
-        self.fit_seconds_ = budget.elapsed()
+        self.fit_stages_ = dict(clock.seconds)
+        self.fit_seconds_ = time.perf_counter() - start
         return self
 
     def sample(self, n: int, *, conditions: dict | None = None, privacy_guard: bool | float = False,
@@ -236,7 +246,8 @@ class TabSynthesizer(BaseSynthesizer):
     def _fitted_state(self) -> dict:
         return {"feature_names_in": list(self.feature_names_in_), "settings": dict(self.settings_),
                 "model": self.model_.to_state(), "history": {k: h.to_dict() for k, h in self.history_.items()},
-                "guard": self.guard_.to_state(), **self._stream.to_state(), "fit_seconds": self.fit_seconds_}
+                "guard": self.guard_.to_state(), **self._stream.to_state(), "fit_seconds": self.fit_seconds_,
+                "fit_stages": dict(self.fit_stages_)}
 
     def _restore_fitted_state(self, f: dict) -> None:
         self.model_ = TabularModel.from_state(f["model"]).to(load_device(self.device))
@@ -246,3 +257,4 @@ class TabSynthesizer(BaseSynthesizer):
         self.guard_ = PrivacyGuard.from_state(f["guard"])
         self._stream = SampleStream.from_state(f)
         self.fit_seconds_ = float(f["fit_seconds"])
+        self.fit_stages_ = {k: float(v) for k, v in f.get("fit_stages", {}).items()}  # older files have none
