@@ -19,7 +19,7 @@ from tabsyn.table.schema import ColumnSpec, infer_schema
 from tabsyn.tabular.fitting import split_rows
 from tabsyn.tabular.known import check_known_frame, conditions_frame
 from tabsyn.tabular.model import TabularModel
-from tabsyn.tabular.presets import OVERRIDABLE, Settings, resolve_settings
+from tabsyn.tabular.presets import OVERRIDABLE, Settings, model_columns, resolve_settings
 from tabsyn.tabular.sampling import concat_batches, fill_frame, sample_rows
 from tabsyn.threads import check_n_jobs, resolve_n_jobs, torch_threads
 from tabsyn.training import History, StageClock, TimeBudget
@@ -41,7 +41,9 @@ class TabSynthesizer(BaseSynthesizer):
         Sizes and budgets (:mod:`tabsyn.tabular.presets`): "fast" for quick looks,
         "paper" the reference implementation's scale (use a GPU).
     vae_steps, diffusion_steps, batch_size, d_token, denoiser_width, sampling_steps : int, optional
-        Override the preset's value. Budgets are optimiser steps (rounded up to whole epochs).
+        Override the preset's value. Budgets are optimiser steps (rounded up to whole epochs). By
+        default the batch follows the table: smaller for fewer rows, and for the VAE on a wide table
+        (:mod:`tabsyn.tabular.presets`); a ``batch_size`` given is both stages' batch.
     time_budget : float, optional
         Wall-clock seconds for fit (40% VAE); stops a stage early (then not reproducible).
     validation_fraction : float, default=0.1
@@ -111,9 +113,11 @@ class TabSynthesizer(BaseSynthesizer):
         self._check_fitted()
         return self.model_.codec.specs
 
-    def _settings(self, n_train: int | None = None) -> Settings:
-        """The preset, scaled to ``n_train`` training rows (when given), with the overrides."""
-        return resolve_settings(self.preset, n_train, **{name: getattr(self, name) for name in OVERRIDABLE})
+    def _settings(self, n_train: int | None = None, n_columns: int | None = None) -> Settings:
+        """The preset, scaled to ``n_train`` training rows and ``n_columns`` model columns (when given),
+        with the overrides."""
+        return resolve_settings(self.preset, n_train, n_columns,
+                                **{name: getattr(self, name) for name in OVERRIDABLE})
 
     def _validate_params(self) -> None:
         self._settings()
@@ -134,7 +138,7 @@ class TabSynthesizer(BaseSynthesizer):
         with clock("schema"):
             columns = infer_schema(df, max_int_levels=self.max_int_levels)
             train_idx, val_idx = split_rows(len(df), self.validation_fraction, rng)
-        settings = self._settings(len(train_idx))
+        settings = self._settings(len(train_idx), model_columns(columns))
         with seeded_torch(rng, device), torch_threads(self.n_jobs):
             self.model_, self.history_ = TabularModel.fit(df, columns, train_idx, val_idx, settings, device=device,
                                                           budget=budget, verbose=self.verbose, clock=clock)

@@ -48,7 +48,7 @@ def fit_vae(x_num: torch.Tensor, x_cat: torch.Tensor, cat_sizes: list[int], trai
 
     Under torchrun each rank trains on its shard of ``train_idx`` (:mod:`tabsyn.distributed`).
     """
-    train_idx, batch = distributed.shard(train_idx), distributed.per_rank_batch(s.batch_size)
+    train_idx, batch = distributed.shard(train_idx), distributed.per_rank_batch(s.vae_batch)
     train_num, train_cat = x_num[train_idx], x_cat[train_idx]
     val_num, val_cat = x_num[val_idx], x_cat[val_idx]
     cfg = VAEConfig(n_num=x_num.shape[1], cat_sizes=list(cat_sizes), d_token=s.d_token, ffn_factor=s.ffn_factor)
