@@ -54,6 +54,21 @@ def test_fit_creates_the_missing_folders_of_its_output(csv_and_model):
     assert model.is_file() and not partial_files(model.parent)
 
 
+def test_fit_prints_a_long_fit_s_estimate_as_one_line_with_the_options_that_make_it_quicker(
+        adult_small, tmp_path, monkeypatch, capsys):
+    from tabsyn.tabular import estimate
+
+    monkeypatch.setattr(estimate, "LONG_FIT_SECONDS", 0.0)  # every fit is long
+    adult_small.head(300).to_csv(tmp_path / "a.csv", index=False)
+    assert main(["fit", str(tmp_path / "a.csv"), "-o", str(tmp_path / "m.tabsyn"), "--vae-steps", "5",
+                 "--diffusion-steps", "5", "--quiet"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "warning" in line.lower()]
+    assert len(lines) == 1 and lines[0].startswith("tabsyn fit: warning: this fit is estimated to take about ")
+    assert "for 300 rows x 15 columns" in lines[0]
+    assert lines[0].endswith("for a quicker one: --preset fast, --time-budget SECONDS, or fewer --vae-steps / "
+                             "--diffusion-steps")
+
+
 def test_fit_then_sample_writes_a_csv_with_the_same_header(csv_and_model, tmp_path):
     data, model = csv_and_model
     out = tmp_path / "synthetic.csv"

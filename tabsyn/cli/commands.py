@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
+import warnings
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +36,25 @@ def _load_model(path: str, threads: int | None = None):
     return model.set_params(n_jobs=threads)
 
 
+@contextmanager
+def _long_fit_as_one_line(preset: str):
+    """A fit's LongFitWarning printed as one line on stderr, naming tabsyn fit's options; others as they are."""
+    from tabsyn.tabular.estimate import LongFitWarning
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, LongFitWarning):
+            return shown(message, category, filename, lineno, file, line)
+        quicker = ("--preset fast, " if preset != "fast" else "") + "--time-budget SECONDS"
+        print(f"tabsyn fit: warning: this fit is estimated to take {message.estimate.describe()}; for a quicker "
+              f"one: {quicker}, or fewer --vae-steps / --diffusion-steps", file=sys.stderr, flush=True)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def cmd_fit(args) -> None:
     from tabsyn import TabSynthesizer, distributed
 
@@ -45,7 +67,8 @@ def cmd_fit(args) -> None:
         synth = TabSynthesizer(preset=args.preset, device=args.device, random_state=args.seed,
                                verbose=not args.quiet and distributed.is_writer(), time_budget=args.time_budget,
                                vae_steps=args.vae_steps, diffusion_steps=args.diffusion_steps, n_jobs=args.threads)
-        synth.fit(df)
+        with _long_fit_as_one_line(args.preset):
+            synth.fit(df)
         if not distributed.is_writer():
             return
         with atomic_output(args.output) as tmp:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import asdict
 
 import numpy as np
@@ -16,6 +17,7 @@ from tabsyn import distributed
 from tabsyn.distributed import device_of_rank
 from tabsyn.table.guard import PrivacyGuard, check_quantile
 from tabsyn.table.schema import ColumnSpec, infer_schema
+from tabsyn.tabular.estimate import LONG_FIT_SECONDS, FitEstimate, LongFitWarning, is_long
 from tabsyn.tabular.fitting import split_rows
 from tabsyn.tabular.known import check_known_frame, conditions_frame
 from tabsyn.tabular.model import TabularModel
@@ -75,8 +77,18 @@ class TabSynthesizer(BaseSynthesizer):
         Wall-clock seconds of the whole ``fit`` call, from its first line to its last.
     fit_stages_ : dict of {str: float}
         Seconds of each stage of fit: "schema" (column kinds, validation split), "codec"
-        (fit and encode), "vae", "latents" (encoding every row), "denoiser", "guard" (the
-        privacy guard's index).
+        (fit and encode), "estimate", "vae", "latents" (encoding every row), "denoiser",
+        "guard" (the privacy guard's index).
+    fit_estimate_ : FitEstimate
+        How long the training steps were expected to take, measured on a few of them before
+        training (:mod:`tabsyn.tabular.estimate`).
+
+    Warns
+    -----
+    LongFitWarning
+        A ``UserWarning``, before training starts, when the fit is estimated to take longer than
+        10 minutes (``tabsyn.tabular.estimate.LONG_FIT_SECONDS``) and ``time_budget`` does not stop
+        it sooner; it says the estimate, the table's shape and how to make the fit quicker.
 
     Examples
     --------
@@ -139,9 +151,12 @@ class TabSynthesizer(BaseSynthesizer):
             columns = infer_schema(df, max_int_levels=self.max_int_levels)
             train_idx, val_idx = split_rows(len(df), self.validation_fraction, rng)
         settings = self._settings(len(train_idx), model_columns(columns))
+        estimates = []
         with seeded_torch(rng, device), torch_threads(self.n_jobs):
             self.model_, self.history_ = TabularModel.fit(df, columns, train_idx, val_idx, settings, device=device,
-                                                          budget=budget, verbose=self.verbose, clock=clock)
+                                                          budget=budget, verbose=self.verbose, clock=clock,
+                                                          on_estimate=lambda e: estimates.append(self._warn_long(e)))
+        self.fit_estimate_ = estimates[0]
         self.feature_names_in_, self.n_features_in_ = np.asarray(df.columns, dtype=object), df.shape[1]
         self.settings_ = asdict(settings)
         held_out = val_idx[:GUARD_HELD_OUT_ROWS] if len(val_idx) < len(df) else val_idx[:0]
@@ -151,6 +166,17 @@ class TabSynthesizer(BaseSynthesizer):
         self.fit_stages_ = dict(clock.seconds)
         self.fit_seconds_ = time.perf_counter() - start
         return self
+
+    def _warn_long(self, estimate: FitEstimate) -> FitEstimate:
+        """Warn before training when ``estimate`` is over ``LONG_FIT_SECONDS`` (and time_budget is not)."""
+        if is_long(estimate, self.time_budget) and distributed.is_writer():
+            quicker = ["preset='fast'"] if self.preset != "fast" else []
+            quicker += ["time_budget=SECONDS (each stage stops early, then not reproducible)",
+                        "fewer vae_steps / diffusion_steps"]
+            warnings.warn(LongFitWarning(
+                f"this fit is estimated to take {estimate.describe()}, more than {LONG_FIT_SECONDS / 60:g} min; "
+                f"for a quicker one: {', '.join(quicker)}", estimate), stacklevel=5)  # the caller of fit
+        return estimate
 
     def sample(self, n: int, *, conditions: dict | None = None, privacy_guard: bool | float = False,
                guidance_scale: float = GUIDANCE_SCALE, random_state=None, batch_size: int = 8192,
@@ -251,7 +277,7 @@ class TabSynthesizer(BaseSynthesizer):
         return {"feature_names_in": list(self.feature_names_in_), "settings": dict(self.settings_),
                 "model": self.model_.to_state(), "history": {k: h.to_dict() for k, h in self.history_.items()},
                 "guard": self.guard_.to_state(), **self._stream.to_state(), "fit_seconds": self.fit_seconds_,
-                "fit_stages": dict(self.fit_stages_)}
+                "fit_stages": dict(self.fit_stages_), "fit_estimate": asdict(self.fit_estimate_)}
 
     def _restore_fitted_state(self, f: dict) -> None:
         self.model_ = TabularModel.from_state(f["model"]).to(load_device(self.device))
@@ -262,3 +288,4 @@ class TabSynthesizer(BaseSynthesizer):
         self._stream = SampleStream.from_state(f)
         self.fit_seconds_ = float(f["fit_seconds"])
         self.fit_stages_ = {k: float(v) for k, v in f.get("fit_stages", {}).items()}  # older files have none
+        self.fit_estimate_ = FitEstimate(**f["fit_estimate"]) if "fit_estimate" in f else None

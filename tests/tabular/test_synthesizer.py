@@ -56,7 +56,7 @@ def test_fit_seconds_cover_the_whole_fit_and_every_stage(adult_small, tiny_setti
     s.fit(adult_small)
     wall = time.perf_counter() - start
     assert 0.9 * wall <= s.fit_seconds_ <= wall
-    assert list(s.fit_stages_) == ["schema", "codec", "vae", "latents", "denoiser", "guard"]
+    assert list(s.fit_stages_) == ["schema", "codec", "estimate", "vae", "latents", "denoiser", "guard"]
     assert all(v > 0 for v in s.fit_stages_.values())
     assert sum(s.fit_stages_.values()) <= s.fit_seconds_
 
@@ -122,6 +122,7 @@ def test_save_and_tabsyn_load_give_identical_samples(fitted, tmp_path):
     pd.testing.assert_frame_equal(loaded.sample(200, random_state=9), fitted.sample(200, random_state=9))
     assert loaded.history_["vae"].records == fitted.history_["vae"].records
     assert (loaded.fit_seconds_, loaded.fit_stages_) == (fitted.fit_seconds_, fitted.fit_stages_)
+    assert loaded.fit_estimate_ == fitted.fit_estimate_
 
 
 def test_joblib_round_trip_gives_identical_samples_and_continues_the_stream(fitted, tmp_path):
