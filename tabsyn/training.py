@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -54,6 +55,30 @@ class TimeBudget:
 
     def expired(self) -> bool:
         return self.seconds is not None and self.elapsed() >= self.seconds
+
+
+class StageClock:
+    """Wall-clock seconds of each named stage of a fit, in the order the stages ran.
+
+    Examples
+    --------
+    >>> clock = StageClock()
+    >>> with clock("codec"):
+    ...     pass
+    >>> list(clock.seconds)
+    ['codec']
+    """
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
 class TrainingDivergedError(RuntimeError):

@@ -54,6 +54,21 @@ def test_fit_creates_the_missing_folders_of_its_output(csv_and_model):
     assert model.is_file() and not partial_files(model.parent)
 
 
+def test_fit_prints_a_long_fit_s_estimate_as_one_line_with_the_options_that_make_it_quicker(
+        adult_small, tmp_path, monkeypatch, capsys):
+    from tabsyn.tabular import estimate
+
+    monkeypatch.setattr(estimate, "LONG_FIT_SECONDS", 0.0)  # every fit is long
+    adult_small.head(300).to_csv(tmp_path / "a.csv", index=False)
+    assert main(["fit", str(tmp_path / "a.csv"), "-o", str(tmp_path / "m.tabsyn"), "--vae-steps", "5",
+                 "--diffusion-steps", "5", "--quiet"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "warning" in line.lower()]
+    assert len(lines) == 1 and lines[0].startswith("tabsyn fit: warning: this fit is estimated to take about ")
+    assert "for 300 rows x 15 columns" in lines[0]
+    assert lines[0].endswith("for a quicker one: --preset fast, --time-budget SECONDS, or fewer --vae-steps / "
+                             "--diffusion-steps")
+
+
 def test_fit_then_sample_writes_a_csv_with_the_same_header(csv_and_model, tmp_path):
     data, model = csv_and_model
     out = tmp_path / "synthetic.csv"
@@ -161,7 +176,11 @@ def test_evaluate_writes_a_report_and_scores(csv_and_model, tmp_path):
     reports = tmp_path / "not" / "yet"   # missing folders are created
     proc = run("evaluate", tmp_path / "train.csv", tmp_path / "s.csv", "--holdout", tmp_path / "holdout.csv",
                "--target", "income", "--report", reports / "r.html", "--json", reports / "r.json")
-    assert "quality" in proc.stdout
+    assert "quality" in proc.stdout and "0.5 = indistinguishable" in proc.stdout  # scores with what is good
+    for part in ("fidelity", "detection", "efficacy", "privacy"):  # progress on stderr, part by part
+        assert f"evaluate: {part} (" in proc.stderr and f"evaluate: {part} done in " in proc.stderr
+    quiet = run("evaluate", tmp_path / "train.csv", tmp_path / "s.csv", "--quiet")
+    assert "evaluate:" not in quiet.stderr and "quality" in quiet.stdout
     scores = json.loads((reports / "r.json").read_text())
     assert 0 < scores["fidelity"]["quality_score"] <= 1 and "dcr_share" in scores["privacy"]
     assert (reports / "r.html").read_text().lstrip().lower().startswith("<!doctype html>")

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
+import warnings
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +36,25 @@ def _load_model(path: str, threads: int | None = None):
     return model.set_params(n_jobs=threads)
 
 
+@contextmanager
+def _long_fit_as_one_line(preset: str):
+    """A fit's LongFitWarning printed as one line on stderr, naming tabsyn fit's options; others as they are."""
+    from tabsyn.tabular.estimate import LongFitWarning
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, LongFitWarning):
+            return shown(message, category, filename, lineno, file, line)
+        quicker = ("--preset fast, " if preset != "fast" else "") + "--time-budget SECONDS"
+        print(f"tabsyn fit: warning: this fit is estimated to take {message.estimate.describe()}; for a quicker "
+              f"one: {quicker}, or fewer --vae-steps / --diffusion-steps", file=sys.stderr, flush=True)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def cmd_fit(args) -> None:
     from tabsyn import TabSynthesizer, distributed
 
@@ -46,13 +68,15 @@ def cmd_fit(args) -> None:
                                verbose=not args.quiet and distributed.is_writer(), time_budget=args.time_budget,
                                vae_steps=args.vae_steps, diffusion_steps=args.diffusion_steps, n_jobs=args.threads,
                                dp_epsilon=args.dp_epsilon, dp_delta=args.dp_delta)
-        synth.fit(df)
+        with _long_fit_as_one_line(args.preset):
+            synth.fit(df)
         if not distributed.is_writer():
             return
         with atomic_output(args.output) as tmp:
             synth.save(tmp)
         ranks = f" on {distributed.world_size()} ranks" if distributed.active() else ""
-    print(f"fitted {len(df)} rows x {df.shape[1]} columns in {synth.fit_seconds_:.0f} s{ranks}; "
+    stages = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in synth.fit_stages_.items())
+    print(f"fitted {len(df)} rows x {df.shape[1]} columns in {synth.fit_seconds_:.0f} s ({stages}){ranks}; "
           f"model written to {args.output}")
     if synth.privacy_ is not None:
         p, split = synth.privacy_, synth.privacy_["split"]
@@ -189,7 +213,7 @@ def cmd_evaluate(args) -> None:
     for path, option in ((args.report, "--report"), (args.json, "--json")):
         if path:
             check_output(path, option)
-    result = evaluate(real, synthetic, holdout=holdout, target=args.target)
+    result = evaluate(real, synthetic, holdout=holdout, target=args.target, verbose=not args.quiet)
     _write_reports(result, args.report, args.json)
 
 
@@ -203,7 +227,7 @@ def _write_reports(result, report: str | None, json_path: str | None) -> None:
         with atomic_output(json_path) as tmp:
             Path(tmp).write_text(json.dumps(scores, indent=2, default=str))
         print(f"scores: {os.path.abspath(json_path)}")
-    print(result.to_frame().to_string())
+    print(result)  # every score with what a good value is, then warnings
 
 
 def cmd_demo(args) -> None:
@@ -231,5 +255,5 @@ def cmd_demo(args) -> None:
     with atomic_output(files["adult.tabsyn"]) as tmp:
         synth.save(tmp)
     print(f"synthetic CSV: {files['adult_synthetic.csv'].resolve()}\nmodel: {files['adult.tabsyn'].resolve()}")
-    result = evaluate(train, synthetic, holdout=holdout, target=target)
+    result = evaluate(train, synthetic, holdout=holdout, target=target, verbose=not args.quiet)
     _write_reports(result, str(files["report.html"]), str(files["scores.json"]))

@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", help="column to predict for ML efficacy")
     p.add_argument("--report", help="write a self-contained HTML report here (missing folders are created)")
     p.add_argument("--json", help="write the scores as JSON here (missing folders are created)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("demo", help="fit Adult, sample it, write the CSV, model and HTML report", **files)
@@ -140,6 +141,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--privacy-guard", action=argparse.BooleanOptionalAction, default=True,
                    help="as in `tabsyn sample` (default: on)")
     p.add_argument("--privacy-quantile", type=float, default=0.01, metavar="Q", help="as in `tabsyn sample`")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or lines")
     p.set_defaults(func=cmd_demo)
     return parser

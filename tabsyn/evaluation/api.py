@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import time
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -38,6 +40,18 @@ def _seeds(random_state: int | None, n: int) -> list[int]:
     return [int(c.generate_state(1)[0] % (2**31 - 1)) for c in children]
 
 
+@contextmanager
+def _part(name: str, what: str, seconds: dict, verbose: bool):
+    """Time one part into ``seconds[name]``; with ``verbose``, a line on stderr when it starts and ends."""
+    if verbose:
+        print(f"evaluate: {name} ({what}) ...", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    yield
+    seconds[name] = time.perf_counter() - start
+    if verbose:
+        print(f"evaluate: {name} done in {seconds[name]:.1f} s", file=sys.stderr, flush=True)
+
+
 def evaluate(
     real: pd.DataFrame,
     synthetic: pd.DataFrame,
@@ -47,6 +61,7 @@ def evaluate(
     *,
     random_state: int | None = 0,
     max_rows: int | None = None,
+    verbose: bool = False,
 ) -> EvaluationResult:
     """Compare a synthetic table with the real one it was learned from.
 
@@ -74,6 +89,9 @@ def evaluate(
         Subsample each table to at most this many rows (seeded) before anything else.
         By default all rows are used, except that detection uses at most 20,000 rows per
         table and the privacy distances at most 10,000 reference and 5,000 synthetic rows.
+    verbose : bool, default False
+        Print a line on stderr as each part (fidelity, detection, efficacy, privacy) starts
+        and when it is done, with its seconds (``tabsyn evaluate`` does, unless ``--quiet``).
 
     Returns
     -------
@@ -101,22 +119,19 @@ def evaluate(
     if holdout is not None:
         holdout = _checks.subsample(holdout, max_rows, seeds[2])
 
-    seconds = {}
-    start = time.perf_counter()
-    fid = fidelity(real, synthetic, specs)
-    seconds["fidelity"] = time.perf_counter() - start
-    start = time.perf_counter()
-    det = detection(real, synthetic, specs, seed=seeds[3], holdout=holdout, holdout_seed=seeds[6])
-    seconds["detection"] = time.perf_counter() - start
+    seconds, n = {}, f"{len(real):,} real and {len(synthetic):,} synthetic rows"
+    with _part("fidelity", f"sdmetrics' column shapes, pair trends and diagnostics on {n}", seconds, verbose):
+        fid = fidelity(real, synthetic, specs)
+    with _part("detection", "a classifier telling synthetic from real rows, out of fold", seconds, verbose):
+        det = detection(real, synthetic, specs, seed=seeds[3], holdout=holdout, holdout_seed=seeds[6])
     eff = priv = None
     if target is not None:
-        start = time.perf_counter()
-        eff = efficacy(real, synthetic, holdout, target, specs, seed=seeds[4])
-        seconds["efficacy"] = time.perf_counter() - start
+        with _part("efficacy", f"models predicting {target!r}, trained on synthetic and on real rows", seconds,
+                   verbose):
+            eff = efficacy(real, synthetic, holdout, target, specs, seed=seeds[4])
     if holdout is not None:
-        start = time.perf_counter()
-        priv = privacy(real, synthetic, holdout, specs, seed=seeds[5])
-        seconds["privacy"] = time.perf_counter() - start
+        with _part("privacy", "distances to the closest training and holdout rows", seconds, verbose):
+            priv = privacy(real, synthetic, holdout, specs, seed=seeds[5])
 
     info = {
         "rows": {"real": len(real), "synthetic": len(synthetic),
@@ -127,4 +142,4 @@ def evaluate(
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
     return EvaluationResult(fidelity=fid, detection=det, efficacy=eff, privacy=priv,
-                            info=info, specs=specs, real=real, synthetic=synthetic)
+                            info=info, specs=specs, real=real, synthetic=synthetic, holdout=holdout)

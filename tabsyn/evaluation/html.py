@@ -15,11 +15,15 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from tabsyn.evaluation.guide import efficacy_sentence, format_value
 from tabsyn.table.rows import MISSING_KEY, category_strings, datetime_to_float
 from tabsyn.table.schema import CATEGORICAL, DATETIME, ID
 
 REAL_COLOR, SYNTHETIC_COLOR, HOLDOUT_COLOR = "#1f77b4", "#ff7f0e", "#2ca02c"
 TOP_CATEGORIES = 15
+# A categorical column whose categories past the top ones hold more than this share of the real
+# rows is high-cardinality: its plot says so instead of drawing one tall "(other)" bar.
+HIGH_CARDINALITY_SHARE = 0.5
 _CONFIG = {"displaylogo": False, "responsive": True}
 
 _CSS = """
@@ -30,6 +34,7 @@ td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(400px, 1fr)); gap: 8px; }
 .note { color: #555; font-size: 0.9em; max-width: 60em; }
+.warning { color: #8a1c00; background: #fff1eb; border-left: 4px solid #d9480f; padding: 4px 10px; max-width: 60em; }
 """
 
 
@@ -54,19 +59,36 @@ def _numeric_column_figure(name: str, real: np.ndarray, synthetic: np.ndarray, *
     return fig
 
 
-def _categorical_column_figure(name: str, real: pd.Series, synthetic: pd.Series) -> go.Figure:
+def category_order(keys: list[str]) -> list[str]:
+    """Category keys (:func:`category_strings`) in the order a plot lists them: by value when every
+    one is a number (integer codes: months 1, 2, ..., 12), else as given (by frequency); missing last."""
+    present = [k for k in keys if k != MISSING_KEY]
+    values = pd.to_numeric(pd.Series(present, dtype=object), errors="coerce")
+    if len(present) and values.notna().all():
+        present = [present[i] for i in np.argsort(values.to_numpy(float), kind="stable")]
+    return present + [k for k in keys if k == MISSING_KEY]
+
+
+def categorical_column_figure(name: str, real: pd.Series, synthetic: pd.Series) -> go.Figure:
+    """Shares of the ``TOP_CATEGORIES`` most frequent real categories (in :func:`category_order`),
+    then an "(other: N categories)" bar for the rest; where the rest holds most rows (a high-cardinality
+    column) the title says so and the bar is left out, so it does not dwarf the categories shown."""
     real_share = category_strings(real).value_counts(normalize=True)
     synthetic_share = category_strings(synthetic).value_counts(normalize=True)
-    top = list(real_share.index[:TOP_CATEGORIES])
+    top = category_order(list(real_share.index[:TOP_CATEGORIES]))
     labels = [("(missing)" if k == MISSING_KEY else k) for k in top]
+    rest, rest_share = len(real_share) - len(top), 1.0 - float(real_share[top].sum())
+    title = str(name)
+    if rest and rest_share > HIGH_CARDINALITY_SHARE:
+        title += (f"<br><sup>high-cardinality: {len(real_share):,} categories; the {len(top)} most frequent "
+                  f"shown hold {1 - rest_share:.0%} of real rows</sup>")
+    other = [f"(other: {rest:,} categories)"] if rest and rest_share <= HIGH_CARDINALITY_SHARE else []
     fig = go.Figure()
     for label, share, color in (("real", real_share, REAL_COLOR), ("synthetic", synthetic_share, SYNTHETIC_COLOR)):
         y = [share.get(k, 0.0) for k in top]
-        if len(real_share) > TOP_CATEGORIES:
-            y.append(1.0 - sum(y))
-        fig.add_bar(x=labels + (["(other)"] if len(real_share) > TOP_CATEGORIES else []), y=y,
-                    name=label, marker_color=color)
-    fig.update_layout(barmode="group", title=str(name), yaxis_title="share of rows")
+        fig.add_bar(x=labels + other, y=y + [1.0 - sum(y)] * len(other), name=label, marker_color=color)
+    # A category axis keeps the order given (plotly would sort numeric-looking labels itself).
+    fig.update_layout(barmode="group", title=title, yaxis_title="share of rows", xaxis_type="category")
     return fig
 
 
@@ -78,7 +100,7 @@ def column_figures(result) -> list[str]:
         if spec.kind == ID:
             continue
         if spec.kind == CATEGORICAL:
-            fig = _categorical_column_figure(spec.name, real, synthetic)
+            fig = categorical_column_figure(spec.name, real, synthetic)
         elif spec.kind == DATETIME:
             fig = _numeric_column_figure(spec.name, datetime_to_float(real), datetime_to_float(synthetic),
                                          dates=True)
@@ -142,16 +164,32 @@ def _detection_note(d) -> str:
     return f"<p class='note'>{text}</p>"
 
 
+def _summary_table(result) -> str:
+    """Every score with what a good value is; counts as integers."""
+    frame = result.to_frame(guide=True)
+    frame["value"] = frame["value"].map(format_value)
+    return _table(frame)
+
+
+def _missing_section(result) -> list[str]:
+    rates = result.missing_rates()
+    if rates.empty:
+        return [_heading("missing", "Missing values"), "<p class='note'>No table has missing values.</p>"]
+    rates["column"] = rates["column"].map(str)
+    for name in rates.columns[1:]:
+        rates[name] = rates[name].map(lambda v: f"{v:.1%}")
+    return [_heading("missing", "Missing values"),
+            "<p class='note'>Share of missing cells per column, for every column with any.</p>", _table(rates)]
+
+
 def _sections(result) -> list[str]:
-    parts = [_heading("summary", "Summary"), _table(result.to_frame()), _detection_note(result.detection)]
+    parts = [_heading("summary", "Summary"),
+             *(f"<p class='warning'>Warning: {html.escape(w)}.</p>" for w in result.warnings()),
+             _summary_table(result), _detection_note(result.detection)]
     if result.efficacy is not None:
-        e = result.efficacy
-        better = "higher" if e.metric == "roc_auc" else "lower"
-        parts.append(f"<p class='note'>ML efficacy: a gradient-boosted model predicts "
-                     f"<b>{html.escape(e.target)}</b> ({e.task}, {e.metric}, {better} is better) on the "
-                     f"real holdout after training on synthetic rows ({e.synthetic:.4f}) or on real "
-                     f"rows ({e.real:.4f}).</p>")
-    parts += [_heading("columns", "Column distributions"), "<div class='grid'>", *column_figures(result), "</div>",
+        parts.append(f"<p class='note'>{html.escape(efficacy_sentence(result.efficacy))}</p>")
+    parts += [*_missing_section(result),
+              _heading("columns", "Column distributions"), "<div class='grid'>", *column_figures(result), "</div>",
               _heading("shapes", "Column shapes"), _table(result.fidelity.column_shapes_details)]
     heatmap = pair_trend_figure(result.fidelity.column_pair_trends_details)
     if heatmap is not None:

@@ -11,6 +11,7 @@ import pandas as pd
 from tabsyn.evaluation.detection import Detection
 from tabsyn.evaluation.efficacy import Efficacy
 from tabsyn.evaluation.fidelity import Fidelity
+from tabsyn.evaluation.guide import efficacy_sentence, format_value, good_value, missing_rates, warnings_for
 from tabsyn.evaluation.privacy import Privacy
 from tabsyn.table.schema import ColumnSpec
 
@@ -18,6 +19,7 @@ from tabsyn.table.schema import ColumnSpec
 # to_dict's order of the detection figures: the two AUCs first, side by side.
 _DETECTION_ORDER = ("roc_auc", "roc_auc_holdout", "n_rows", "n_rows_holdout", "n_folds")
 _HOLDOUT_DETECTION = ("roc_auc_holdout", "n_rows_holdout")
+_MISSING_LINES = 10  # columns whose missing-value rates str() shows
 
 
 def _plain(value):
@@ -64,6 +66,7 @@ class EvaluationResult:
     # The (possibly subsampled) tables the figures came from, kept for the HTML plots.
     real: pd.DataFrame = field(repr=False)
     synthetic: pd.DataFrame = field(repr=False)
+    holdout: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def quality_score(self) -> float:
@@ -96,11 +99,12 @@ class EvaluationResult:
         out["info"] = self.info
         return out
 
-    def to_frame(self) -> pd.DataFrame:
-        """One row per score: columns ``section``, ``metric``, ``value``.
+    def to_frame(self, *, guide: bool = False) -> pd.DataFrame:
+        """One row per score: columns ``section``, ``metric``, ``value`` (and ``good value`` with ``guide``).
 
-        Sections that were not computed (efficacy without a target, privacy and the
-        holdout detection AUC without a holdout) have no rows.
+        ``value`` holds each figure as it is: counts as ints, scores as floats. Sections that
+        were not computed (efficacy without a target, privacy and the holdout detection AUC
+        without a holdout) have no rows. ``guide=True`` adds what a good value of each is.
         """
         rows = []
         for section, values in self.to_dict().items():
@@ -108,7 +112,21 @@ class EvaluationResult:
                 continue
             rows += [(section, name, value) for name, value in values.items()
                      if not (section == "detection" and name in _HOLDOUT_DETECTION and value is None)]
-        return pd.DataFrame(rows, columns=["section", "metric", "value"])
+        # dtype=object: a column of ints and floats would otherwise make every count a float.
+        frame = pd.DataFrame(rows, columns=["section", "metric", "value"], dtype=object)
+        if guide:
+            frame["good value"] = [good_value(s, m, self.efficacy) for s, m in zip(frame["section"], frame["metric"])]
+        return frame
+
+    def warnings(self) -> list[str]:
+        """A sentence for each figure that says the synthetic rows are far from real ones (detection AUC
+        above :data:`~tabsyn.evaluation.guide.DETECTION_WARNING_AUC`); empty when there is none."""
+        return warnings_for(self)
+
+    def missing_rates(self) -> pd.DataFrame:
+        """Share of missing cells per column in the real, synthetic (and holdout) tables, for every
+        column that has any; columns ``column``, ``real``, ``synthetic`` (, ``holdout``)."""
+        return missing_rates(self.real, self.synthetic, self.holdout)
 
     def to_html(self, path: str | Path) -> Path:
         """Write one self-contained HTML report (plots with plotly.js inline; works offline).
@@ -122,7 +140,20 @@ class EvaluationResult:
         return path
 
     def __str__(self) -> str:
-        frame = self.to_frame()
-        frame = frame[frame["value"].map(lambda v: isinstance(v, float))]
-        lines = [f"{s:>9}  {m:<28} {v:.4f}" for s, m, v in frame.itertuples(index=False)]
+        """Every figure with what a good value is, then the warnings, missing-value rates and efficacy in words."""
+        frame = self.to_frame(guide=True)
+        frame = frame[frame["section"] != "efficacy"].loc[lambda f: f["value"].map(lambda v: not isinstance(v, str))]
+        lines = [f"{s:>9}  {m:<28} {format_value(v):>10}  {g}".rstrip() for s, m, v, g in frame.itertuples(index=False)]
+        if self.efficacy is not None:
+            lines.append(efficacy_sentence(self.efficacy))
+        missing = self.missing_rates()
+        if len(missing):  # the columns whose rates differ most first
+            gap = (missing["synthetic"] - missing["real"]).abs().sort_values(ascending=False, kind="stable")
+            shown = missing.loc[gap.index[:_MISSING_LINES]]
+            lines.append("missing values (share of cells): " + "; ".join(
+                f"{row['column']}: " + ", ".join(f"{name} {row[name]:.1%}" for name in missing.columns[1:])
+                for _, row in shown.iterrows())
+                + (f"; {len(missing) - len(shown)} more columns in missing_rates()" if len(missing) > len(shown)
+                   else ""))
+        lines += [f"warning: {w}" for w in self.warnings()]
         return "EvaluationResult\n" + "\n".join(lines)

@@ -26,7 +26,7 @@ from tabsyn.diffusion.sampler import heun_sample
 from tabsyn.tabular.conditioning import ConditionLayout
 from tabsyn.tabular.fitting import epochs_for, minibatches, validation_schedule
 from tabsyn.tabular.presets import Settings
-from tabsyn.training import History, TrainConfig, train
+from tabsyn.training import EMA, History, TrainConfig, train
 
 SIGMA_DATA = 0.5  # latents are scaled to this standard deviation per dimension (EDM's sigma_data)
 
@@ -183,3 +183,27 @@ def fit_denoiser(z: torch.Tensor, x_num: torch.Tensor, x_cat: torch.Tensor, cat_
     history = train(denoiser, config=config, batches=minibatches(len(train_idx), batch), loss_fn=loss_fn,
                     validate=validate, monitor="val_loss", desc="diffusion", verbose=verbose)
     return denoiser.eval(), history
+
+
+def denoiser_probe(columns: int, x_num: torch.Tensor, x_cat: torch.Tensor, cat_sizes: list[int], train_idx,
+                   s: Settings) -> Callable[[], None]:
+    """One optimiser step (and EMA update) of a throwaway denoiser of the fit's sizes for ``columns`` latent
+    tokens, on one batch of the training rows and stand-in latents, as a callable
+    (:mod:`tabsyn.tabular.estimate` times it)."""
+    idx = distributed.shard(train_idx)[:distributed.per_rank_batch(s.batch_size)]
+    device, dim = x_num.device, columns * s.d_token
+    denoiser = LatentDenoiser(DenoiserConfig(dim=dim, width=s.denoiser_width, n_num=x_num.shape[1],
+                                             cat_sizes=list(cat_sizes))).to(device)
+    optimizer, loss = torch.optim.Adam(denoiser.parameters(), lr=s.diffusion_lr), EDMLoss(sigma_data=SIGMA_DATA)
+    ema = EMA(denoiser, s.ema_decay) if s.ema_decay else None
+    z, num, cat = torch.randn(len(idx), dim, device=device) * SIGMA_DATA, x_num[idx], x_cat[idx]
+
+    def step() -> None:
+        cond = denoiser.layout.vector(num, cat, *denoiser.layout.random_known(len(idx), s.condition_rate, device))
+        optimizer.zero_grad(set_to_none=True)
+        loss(denoiser, z, cond=cond).mean().backward()
+        optimizer.step()
+        if ema is not None:
+            ema.update(denoiser)
+
+    return step

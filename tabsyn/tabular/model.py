@@ -18,6 +18,7 @@ depends on its own noise and position only.
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -28,13 +29,14 @@ from tabsyn.base import position_noise
 from tabsyn.persistence import ModelFileError
 from tabsyn.table.schema import ID, ColumnSpec, SchemaError
 from tabsyn.tabular.codec import TableCodec
+from tabsyn.tabular.estimate import FitEstimate, estimate_fit
 from tabsyn.tabular.known import KnownCells, KnownValueError
 from tabsyn.tabular.latent import LatentDenoiser, LatentScaler, fit_denoiser
 from tabsyn.tabular.presets import Settings
 from tabsyn.tabular.sampling import ROW_BLOCK, RowBlocks, most_frequent
 from tabsyn.tabular.vae import TabularVAE, VAEConfig
 from tabsyn.tabular.vae_training import fit_vae
-from tabsyn.training import History, TimeBudget
+from tabsyn.training import History, StageClock, TimeBudget
 
 VAE_SHARE = 0.4  # share of the fit's time budget the VAE may spend
 
@@ -51,30 +53,44 @@ class TabularModel:
 
     @classmethod
     def fit(cls, df: pd.DataFrame, specs: list[ColumnSpec], train_idx: np.ndarray, val_idx: np.ndarray,
-            settings: Settings, *, device: torch.device, budget: TimeBudget,
-            verbose: bool) -> tuple["TabularModel", dict[str, History]]:
+            settings: Settings, *, device: torch.device, budget: TimeBudget, verbose: bool,
+            clock: StageClock | None = None, on_estimate: Callable[[FitEstimate], None] | None = None,
+            ) -> tuple["TabularModel", dict[str, History]]:
         """Fit the stages on ``df`` one after another; returns the model and the training histories.
 
         Rows ``train_idx`` train each stage, ``val_idx`` judge it. The VAE may spend
         ``VAE_SHARE`` of what is left of ``budget``, the denoiser the rest. Under
         torchrun the codec is fitted on rank 0 and shared, and each rank trains on
         its shard of the rows with its own noise (:mod:`tabsyn.distributed`).
+        ``clock`` records the seconds of each stage ("codec", "estimate", "vae", "latents",
+        "denoiser"). Before training, ``on_estimate`` (if given) gets how long the training steps
+        will take, measured on a few of them (:mod:`tabsyn.tabular.estimate`).
         """
-        codec = distributed.from_rank0(lambda: TableCodec().fit(df, specs))
-        x_num, x_cat = codec.encode(df)
+        clock = clock or StageClock()
+        with clock("codec"):
+            codec = distributed.from_rank0(lambda: TableCodec().fit(df, specs))
+            x_num, x_cat = codec.encode(df)
         if x_num.shape[1] + x_cat.shape[1] == 0:
             raise SchemaError(f"every column of the table is ID-like ({[c.name for c in codec.specs]}); tabsyn "
                               f"needs at least one numerical, categorical or datetime column to learn")
         if distributed.active():  # the same weights everywhere (DDP), but each rank its own batches' noise
             torch.manual_seed(torch.initial_seed() + distributed.rank())
         x_num, x_cat = torch.from_numpy(x_num).to(device), torch.from_numpy(x_cat).to(device)
-        vae, vae_history = fit_vae(x_num, x_cat, codec.cat_sizes, train_idx, val_idx, settings,
-                                   max_seconds=VAE_SHARE * budget.remaining(), verbose=verbose)
-        latents = vae.latents(x_num, x_cat).float()
-        scaler = LatentScaler().fit(latents[train_idx])
-        denoiser, diffusion_history = fit_denoiser(scaler.encode(latents), x_num, x_cat, codec.cat_sizes, train_idx,
-                                                   val_idx, settings, max_seconds=max(budget.remaining(), 1.0),
-                                                   verbose=verbose)
+        if on_estimate is not None:
+            with clock("estimate"):
+                estimate = estimate_fit(x_num, x_cat, codec.cat_sizes, train_idx, settings, rows=len(df),
+                                        columns=df.shape[1])
+            on_estimate(estimate)
+        with clock("vae"):
+            vae, vae_history = fit_vae(x_num, x_cat, codec.cat_sizes, train_idx, val_idx, settings,
+                                       max_seconds=VAE_SHARE * budget.remaining(), verbose=verbose)
+        with clock("latents"):
+            latents = vae.latents(x_num, x_cat).float()
+            scaler = LatentScaler().fit(latents[train_idx])
+            z = scaler.encode(latents)
+        with clock("denoiser"):
+            denoiser, diffusion_history = fit_denoiser(z, x_num, x_cat, codec.cat_sizes, train_idx, val_idx, settings,
+                                                       max_seconds=max(budget.remaining(), 1.0), verbose=verbose)
         model = cls(codec=codec, vae=vae, scaler=scaler, denoiser=denoiser, sampling_steps=settings.sampling_steps)
         return model, {"vae": vae_history, "diffusion": diffusion_history}
 

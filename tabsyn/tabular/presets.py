@@ -6,6 +6,14 @@ smaller table :func:`resolve_settings` shrinks them so the work follows the data
 
 - the batch holds about a quarter of the training rows (a power of two, at least
   ``MIN_BATCH``, at most the preset's batch), so every epoch takes several steps;
+- the VAE's batch also holds at most ``vae_batch_tokens`` tokens (rows x (columns + 1):
+  one token per model column and the [CLS]), so a wide table gets fewer rows a step.
+  Its transformers attend over every pair of tokens in a row, so a step costs more per
+  token on a wider table: at 1 thread, Adult's 1,024 rows of 15 columns took 0.15 s a
+  step, 128 rows of a 500-column table 1.56 s, 64 rows 0.87 s, 32 rows 0.33 s. The cap is
+  the preset's batch on a table of 31 model columns (a power of two, at least
+  ``MIN_VAE_BATCH``), so narrower tables, every benchmark table among them, keep their
+  batch; the denoiser, an MLP (0.03 s a step on the 500 columns), keeps the batch too;
 - from ``full_rows`` training rows up, the VAE and the denoiser get the preset's
   steps; below, their budgets shrink as ``sqrt(rows / full_rows)``, never below
   ``min_steps`` (a first rule, epochs times steps per epoch, cut a 9,000-row table
@@ -22,6 +30,7 @@ import math
 from dataclasses import dataclass, replace
 
 from tabsyn.base import check_choice, check_positive
+from tabsyn.table.schema import DATETIME, ID, NUMERICAL, ColumnSpec
 
 
 @dataclass(frozen=True)
@@ -30,7 +39,7 @@ class Settings:
 
     vae_steps: int            # VAE optimiser steps (whole epochs, rounded up)
     diffusion_steps: int      # upper bound on diffusion optimiser steps (early stopping may end sooner)
-    batch_size: int           # rows per optimiser step, both stages
+    batch_size: int           # rows per optimiser step (the denoiser's; the VAE's unless vae_batch_size)
     d_token: int              # latent width per column
     ffn_factor: int           # VAE feed-forward width = d_token * ffn_factor
     denoiser_width: int       # MLP denoiser width (TabSyn's dim_t)
@@ -46,6 +55,13 @@ class Settings:
     # Share of training rows that show the denoiser some of their cells (at fast's higher lr
     # and without EMA, 0.5 unsettled the missing rates).
     condition_rate: float = 0.5
+    vae_batch_tokens: int = 0  # rows x tokens of a VAE batch at most (0: no cap; see the module docstring)
+    vae_batch_size: int = 0    # rows per VAE optimiser step as scaled to the table (0: batch_size)
+
+    @property
+    def vae_batch(self) -> int:
+        """Rows per VAE optimiser step."""
+        return self.vae_batch_size or self.batch_size
 
 
 # "default" is chosen by measurement on a 2-core CPU (README, "Speed and presets"):
@@ -54,18 +70,18 @@ PRESETS = {
     "fast": Settings(vae_steps=500, diffusion_steps=1500, batch_size=512, d_token=4, ffn_factor=16,
                      denoiser_width=128, sampling_steps=20, vae_lr=2e-3, diffusion_lr=2e-3,
                      patience_steps=500, beta_patience_steps=100, condition_rate=0.25,
-                     full_rows=8000, min_steps=100, eval_every_steps=50),
+                     full_rows=8000, min_steps=100, eval_every_steps=50, vae_batch_tokens=512 * 32),
     # 16 Heun steps sampled Adult as faithfully as 30 (10 did not): benchmarks/ABLATIONS.md.
     "default": Settings(vae_steps=700, diffusion_steps=12000, batch_size=1024, d_token=4, ffn_factor=32,
                         denoiser_width=256, sampling_steps=16, vae_lr=2e-3, diffusion_lr=1e-3,
                         patience_steps=1500, beta_patience_steps=110, ema_decay=0.999,
-                        full_rows=8000, min_steps=300, eval_every_steps=100),
+                        full_rows=8000, min_steps=300, eval_every_steps=100, vae_batch_tokens=1024 * 32),
     # The reference's 4000 VAE and 10000 diffusion epochs (patience 500) at its batch of
     # 4096, counted in steps for a table of Adult's size (7 batches an epoch).
     "paper": Settings(vae_steps=28000, diffusion_steps=70000, batch_size=4096, d_token=4, ffn_factor=32,
                       denoiser_width=1024, sampling_steps=50, vae_lr=1e-3, diffusion_lr=1e-3,
                       patience_steps=3500, beta_patience_steps=70,
-                      full_rows=8000, min_steps=1000, eval_every_steps=7),
+                      full_rows=8000, min_steps=1000, eval_every_steps=7, vae_batch_tokens=4096 * 32),
 }
 
 # The estimator keywords that override a preset's field of the same name.
@@ -74,16 +90,33 @@ OVERRIDABLE = ("vae_steps", "diffusion_steps", "batch_size", "d_token", "denoise
 
 MIN_BATCH = 64        # smallest batch the scaling picks (a smaller table trains on all its rows at once)
 ROWS_PER_BATCH = 4    # the batch is about the training rows / this, so an epoch takes several steps
+MIN_VAE_BATCH = 16    # smallest VAE batch the column cap picks
 
 
-def scale_to_table(s: Settings, n_train: int, *, batch_size: int | None = None, vae_steps: int | None = None,
-                   diffusion_steps: int | None = None) -> Settings:
-    """``s`` with its batch and step budgets for a table of ``n_train`` training rows (module docstring).
+def _power_of_two(n: float) -> int:
+    return 2 ** int(math.log2(max(n, 1)))
 
-    Budgets given here are kept; patience follows the budgets in the end.
+
+def model_columns(specs: list[ColumnSpec]) -> int:
+    """Columns the VAE gets a token for: each non-ID column, and the "is missing" flag of each numerical
+    or datetime column with missing values (:class:`~tabsyn.tabular.codec.TableCodec`'s layout)."""
+    return sum(1 + (s.kind in (NUMERICAL, DATETIME) and s.n_missing > 0) for s in specs if s.kind != ID)
+
+
+def scale_to_table(s: Settings, n_train: int, *, n_columns: int | None = None, batch_size: int | None = None,
+                   vae_steps: int | None = None, diffusion_steps: int | None = None) -> Settings:
+    """``s`` with its batch and step budgets for a table of ``n_train`` training rows and ``n_columns``
+    model columns (:func:`model_columns`; None: no column cap) (module docstring).
+
+    Budgets given here are kept (a ``batch_size`` given is both stages' batch); patience follows the
+    budgets in the end.
     """
+    vae_batch = batch_size
     if batch_size is None:
-        batch_size = min(s.batch_size, max(MIN_BATCH, 2 ** int(math.log2(max(n_train // ROWS_PER_BATCH, 1)))))
+        batch_size = min(s.batch_size, max(MIN_BATCH, _power_of_two(n_train // ROWS_PER_BATCH)))
+        vae_batch = batch_size
+        if n_columns is not None and s.vae_batch_tokens:
+            vae_batch = min(batch_size, max(MIN_VAE_BATCH, _power_of_two(s.vae_batch_tokens / (n_columns + 1))))
     share = 1.0 if not s.full_rows else min(1.0, math.sqrt(n_train / s.full_rows))
 
     def steps(cap: int) -> int:
@@ -93,13 +126,16 @@ def scale_to_table(s: Settings, n_train: int, *, batch_size: int | None = None, 
     diffusion_steps = diffusion_steps or steps(s.diffusion_steps)
     # Patience shrinks with a smaller budget, but never below a few validations.
     floor = 3 * s.eval_every_steps
-    return replace(s, batch_size=batch_size, vae_steps=vae_steps, diffusion_steps=diffusion_steps,
+    return replace(s, batch_size=batch_size, vae_batch_size=vae_batch, vae_steps=vae_steps,
+                   diffusion_steps=diffusion_steps,
                    patience_steps=max(floor, round(s.patience_steps * min(1.0, diffusion_steps / s.diffusion_steps))),
                    beta_patience_steps=max(floor, round(s.beta_patience_steps * min(1.0, vae_steps / s.vae_steps))))
 
 
-def resolve_settings(preset: str, n_train: int | None = None, **overrides: int | None) -> Settings:
-    """The preset's settings, scaled to ``n_train`` training rows if given, then every non-None override.
+def resolve_settings(preset: str, n_train: int | None = None, n_columns: int | None = None,
+                     **overrides: int | None) -> Settings:
+    """The preset's settings, scaled to ``n_train`` training rows (and ``n_columns`` model columns) if
+    given, then every non-None override.
 
     Each override is checked to be a positive integer.
     """
@@ -110,8 +146,8 @@ def resolve_settings(preset: str, n_train: int | None = None, **overrides: int |
     given = {name: check_positive(value, name, integer=True) for name, value in overrides.items() if value is not None}
     settings = PRESETS[preset]
     if n_train is not None:
-        settings = scale_to_table(settings, n_train, **{k: given.get(k) for k in
-                                                        ("batch_size", "vae_steps", "diffusion_steps")})
+        settings = scale_to_table(settings, n_train, n_columns=n_columns,
+                                  **{k: given.get(k) for k in ("batch_size", "vae_steps", "diffusion_steps")})
     settings = replace(settings, **given)
     if settings.sampling_steps < 2:
         raise ValueError(f"sampling_steps must be at least 2; got {settings.sampling_steps}")

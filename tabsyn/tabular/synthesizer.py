@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import warnings
 from dataclasses import asdict
 
 import numpy as np
@@ -15,13 +17,14 @@ from tabsyn import distributed
 from tabsyn.distributed import device_of_rank
 from tabsyn.table.guard import PrivacyGuard, check_quantile
 from tabsyn.table.schema import ColumnSpec, infer_schema
+from tabsyn.tabular.estimate import LONG_FIT_SECONDS, FitEstimate, LongFitWarning, is_long
 from tabsyn.tabular.fitting import split_rows
 from tabsyn.tabular.known import check_known_frame, conditions_frame
 from tabsyn.tabular.model import TabularModel
-from tabsyn.tabular.presets import OVERRIDABLE, Settings, resolve_settings
+from tabsyn.tabular.presets import OVERRIDABLE, Settings, model_columns, resolve_settings
 from tabsyn.tabular.sampling import concat_batches, fill_frame, sample_rows
 from tabsyn.threads import check_n_jobs, resolve_n_jobs, torch_threads
-from tabsyn.training import History, TimeBudget
+from tabsyn.training import History, StageClock, TimeBudget
 
 GUARD_HELD_OUT_ROWS = 2000  # held-out rows whose distances set the privacy guard's threshold
 GUIDANCE_SCALE = 1.5        # classifier-free guidance toward known cells (benchmarks/conditional.py)
@@ -40,7 +43,9 @@ class TabSynthesizer(BaseSynthesizer):
         Sizes and budgets (:mod:`tabsyn.tabular.presets`): "fast" for quick looks,
         "paper" the reference implementation's scale (use a GPU).
     vae_steps, diffusion_steps, batch_size, d_token, denoiser_width, sampling_steps : int, optional
-        Override the preset's value. Budgets are optimiser steps (rounded up to whole epochs).
+        Override the preset's value. Budgets are optimiser steps (rounded up to whole epochs). By
+        default the batch follows the table: smaller for fewer rows, and for the VAE on a wide table
+        (:mod:`tabsyn.tabular.presets`); a ``batch_size`` given is both stages' batch.
     time_budget : float, optional
         Wall-clock seconds for fit (40% VAE); stops a stage early (then not reproducible).
     validation_fraction : float, default=0.1
@@ -78,6 +83,21 @@ class TabSynthesizer(BaseSynthesizer):
     privacy_ : dict or None
         After a DP fit: epsilon, delta, the accountant, the split over the stages and what was spent.
     fit_seconds_ : float
+        Wall-clock seconds of the whole ``fit`` call, from its first line to its last.
+    fit_stages_ : dict of {str: float}
+        Seconds of each stage of fit: "schema" (column kinds, validation split), "codec"
+        (fit and encode), "estimate", "vae", "latents" (encoding every row), "denoiser",
+        "guard" (the privacy guard's index).
+    fit_estimate_ : FitEstimate
+        How long the training steps were expected to take, measured on a few of them before
+        training (:mod:`tabsyn.tabular.estimate`).
+
+    Warns
+    -----
+    LongFitWarning
+        A ``UserWarning``, before training starts, when the fit is estimated to take longer than
+        10 minutes (``tabsyn.tabular.estimate.LONG_FIT_SECONDS``) and ``time_budget`` does not stop
+        it sooner; it says the estimate, the table's shape and how to make the fit quicker.
 
     Examples
     --------
@@ -117,9 +137,11 @@ class TabSynthesizer(BaseSynthesizer):
         self._check_fitted()
         return self.model_.codec.specs
 
-    def _settings(self, n_train: int | None = None) -> Settings:
-        """The preset, scaled to ``n_train`` training rows (when given), with the overrides."""
-        return resolve_settings(self.preset, n_train, **{name: getattr(self, name) for name in OVERRIDABLE})
+    def _settings(self, n_train: int | None = None, n_columns: int | None = None) -> Settings:
+        """The preset, scaled to ``n_train`` training rows and ``n_columns`` model columns (when given),
+        with the overrides."""
+        return resolve_settings(self.preset, n_train, n_columns,
+                                **{name: getattr(self, name) for name in OVERRIDABLE})
 
     def _validate_params(self) -> None:
         self._settings()
@@ -132,25 +154,34 @@ class TabSynthesizer(BaseSynthesizer):
 
     def fit(self, df: pd.DataFrame, y=None) -> "TabSynthesizer":
         """Learn the table ``df``; returns ``self``. ``y`` is ignored (scikit-learn API)."""
+        start, clock = time.perf_counter(), StageClock()
         self._validate_params()
         budget, device = TimeBudget(self.time_budget), device_of_rank(resolve_device(self.device))
         rng = check_random_state(self.random_state if self.random_state is not None or not distributed.active()
                                  else distributed.from_rank0(lambda: int(np.random.SeedSequence().entropy % 2**63)))
-        columns = infer_schema(df, max_int_levels=self.max_int_levels)
+        with clock("schema"):
+            columns = infer_schema(df, max_int_levels=self.max_int_levels)
         if self.dp_epsilon is not None:
-            self._fit_private(df, columns, rng, device, budget)
+            with clock("dp_fit"):  # its stages are not timed apart
+                self._fit_private(df, columns, rng, device, budget)
         else:
-            train_idx, val_idx = split_rows(len(df), self.validation_fraction, rng)
-            settings = self._settings(len(train_idx))
+            with clock("schema"):
+                train_idx, val_idx = split_rows(len(df), self.validation_fraction, rng)
+            settings = self._settings(len(train_idx), model_columns(columns))
+            estimates = []
             with seeded_torch(rng, device), torch_threads(self.n_jobs):
-                self.model_, self.history_ = TabularModel.fit(df, columns, train_idx, val_idx, settings,
-                                                              device=device, budget=budget, verbose=self.verbose)
+                self.model_, self.history_ = TabularModel.fit(
+                    df, columns, train_idx, val_idx, settings, device=device, budget=budget, verbose=self.verbose,
+                    clock=clock, on_estimate=lambda e: estimates.append(self._warn_long(e)))
+            self.fit_estimate_ = estimates[0]
             self.settings_ = asdict(settings)
             held_out = val_idx[:GUARD_HELD_OUT_ROWS] if len(val_idx) < len(df) else val_idx[:0]
-            self.guard_, self.privacy_ = PrivacyGuard(columns).fit(df, held_out), None
+            with clock("guard"):
+                self.guard_, self.privacy_ = PrivacyGuard(columns).fit(df, held_out), None
         self.feature_names_in_, self.n_features_in_ = np.asarray(df.columns, dtype=object), df.shape[1]
         self._stream = SampleStream.seeded_from(rng)
-        self.fit_seconds_ = budget.elapsed()
+        self.fit_stages_ = dict(clock.seconds)
+        self.fit_seconds_ = time.perf_counter() - start
         return self
 
     def _fit_private(self, df: pd.DataFrame, columns, rng, device, budget: TimeBudget) -> None:
@@ -169,7 +200,18 @@ class TabSynthesizer(BaseSynthesizer):
             self.model_, self.history_, self.privacy_ = fit_private(df, columns, settings, plan, device=device,
                                                                     budget=budget, seed=seed, verbose=self.verbose)
         self.settings_ = {**asdict(settings), "dp": self.privacy_["split"]}
-        self.guard_ = None
+        self.guard_, self.fit_estimate_ = None, None
+
+    def _warn_long(self, estimate: FitEstimate) -> FitEstimate:
+        """Warn before training when ``estimate`` is over ``LONG_FIT_SECONDS`` (and time_budget is not)."""
+        if is_long(estimate, self.time_budget) and distributed.is_writer():
+            quicker = ["preset='fast'"] if self.preset != "fast" else []
+            quicker += ["time_budget=SECONDS (each stage stops early, then not reproducible)",
+                        "fewer vae_steps / diffusion_steps"]
+            warnings.warn(LongFitWarning(
+                f"this fit is estimated to take {estimate.describe()}, more than {LONG_FIT_SECONDS / 60:g} min; "
+                f"for a quicker one: {', '.join(quicker)}", estimate), stacklevel=5)  # the caller of fit
+        return estimate
 
     def sample(self, n: int, *, conditions: dict | None = None, privacy_guard: bool | float = False,
                guidance_scale: float = GUIDANCE_SCALE, random_state=None, batch_size: int = 8192,
@@ -274,7 +316,8 @@ class TabSynthesizer(BaseSynthesizer):
         return {"feature_names_in": list(self.feature_names_in_), "settings": dict(self.settings_),
                 "model": self.model_.to_state(), "history": {k: h.to_dict() for k, h in self.history_.items()},
                 "guard": None if self.guard_ is None else self.guard_.to_state(), "privacy": self.privacy_,
-                **self._stream.to_state(), "fit_seconds": self.fit_seconds_}
+                **self._stream.to_state(), "fit_seconds": self.fit_seconds_, "fit_stages": dict(self.fit_stages_),
+                "fit_estimate": None if self.fit_estimate_ is None else asdict(self.fit_estimate_)}
 
     def _restore_fitted_state(self, f: dict) -> None:
         self.model_ = TabularModel.from_state(f["model"]).to(load_device(self.device))
@@ -285,3 +328,5 @@ class TabSynthesizer(BaseSynthesizer):
         self.privacy_ = f.get("privacy")
         self._stream = SampleStream.from_state(f)
         self.fit_seconds_ = float(f["fit_seconds"])
+        self.fit_stages_ = {k: float(v) for k, v in f.get("fit_stages", {}).items()}  # older files have none
+        self.fit_estimate_ = FitEstimate(**f["fit_estimate"]) if f.get("fit_estimate") else None

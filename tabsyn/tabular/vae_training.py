@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
 from tabsyn import distributed
@@ -48,11 +50,10 @@ def fit_vae(x_num: torch.Tensor, x_cat: torch.Tensor, cat_sizes: list[int], trai
 
     Under torchrun each rank trains on its shard of ``train_idx`` (:mod:`tabsyn.distributed`).
     """
-    train_idx, batch = distributed.shard(train_idx), distributed.per_rank_batch(s.batch_size)
+    train_idx, batch = distributed.shard(train_idx), distributed.per_rank_batch(s.vae_batch)
     train_num, train_cat = x_num[train_idx], x_cat[train_idx]
     val_num, val_cat = x_num[val_idx], x_cat[val_idx]
-    cfg = VAEConfig(n_num=x_num.shape[1], cat_sizes=list(cat_sizes), d_token=s.d_token, ffn_factor=s.ffn_factor)
-    vae = TabularVAE(cfg).to(x_num.device)
+    vae = _vae(x_num, cat_sizes, s)
     net = distributed.wrap(vae)  # DDP under torchrun: gradients averaged over the ranks
     every, beta_patience = validation_schedule(s.eval_every_steps, s.beta_patience_steps, len(train_idx), batch)
     beta = BetaSchedule(patience=beta_patience)
@@ -73,3 +74,25 @@ def fit_vae(x_num: torch.Tensor, x_cat: torch.Tensor, cat_sizes: list[int], trai
     history = train(vae, config=config, batches=minibatches(len(train_idx), batch), loss_fn=loss_fn,
                     validate=validate, monitor="val_recon", on_epoch_end=decay_beta, desc="VAE", verbose=verbose)
     return vae.eval(), history
+
+
+def _vae(x_num: torch.Tensor, cat_sizes: list[int], s: Settings) -> TabularVAE:
+    cfg = VAEConfig(n_num=x_num.shape[1], cat_sizes=list(cat_sizes), d_token=s.d_token, ffn_factor=s.ffn_factor)
+    return TabularVAE(cfg).to(x_num.device)
+
+
+def vae_probe(x_num: torch.Tensor, x_cat: torch.Tensor, cat_sizes: list[int], train_idx,
+              s: Settings) -> tuple[Callable[[], None], int]:
+    """One optimiser step of a throwaway VAE of the fit's sizes, on one batch of the training rows, as a
+    callable (:mod:`tabsyn.tabular.estimate` times it), and the model columns: the latent's tokens."""
+    idx = distributed.shard(train_idx)[:distributed.per_rank_batch(s.vae_batch)]
+    vae, num, cat = _vae(x_num, cat_sizes, s), x_num[idx], x_cat[idx]
+    optimizer = torch.optim.Adam(vae.parameters(), lr=s.vae_lr)
+
+    def step() -> None:
+        recon, kl, _ = vae_loss(vae, num, cat)
+        optimizer.zero_grad(set_to_none=True)
+        (recon + MAX_BETA * kl).backward()
+        optimizer.step()
+
+    return step, x_num.shape[1] + x_cat.shape[1]

@@ -181,3 +181,17 @@ def test_every_column_kind_end_to_end_without_warnings(tmp_path):
     assert result.info["kinds"] == {"f": "numerical", "i": "numerical", "b": "categorical",
                                     "c": "categorical", "d": "datetime", "key": "id", "s": "categorical"}
     assert abs(result.detection_auc - 0.5) < 0.1 and result.privacy.copy_rate == 0.0
+
+
+def test_verbose_says_on_stderr_which_part_runs_and_in_how_many_seconds_it_was_done(adult_split, capsys):
+    train, holdout, other = adult_split
+    result = evaluate(train.iloc[:200], other.iloc[:200], holdout=holdout.iloc[:200], target="income", verbose=True)
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    for part in ("fidelity", "detection", "efficacy", "privacy"):
+        started = [i for i, line in enumerate(lines) if line.startswith(f"evaluate: {part} (")]
+        done = lines.index(f"evaluate: {part} done in {result.info['seconds'][part]:.1f} s")
+        assert len(started) == 1 and started[0] < done
+    assert out == ""
+    evaluate(train.iloc[:200], other.iloc[:200])  # quiet by default
+    assert "evaluate:" not in capsys.readouterr().err

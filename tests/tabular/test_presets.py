@@ -1,10 +1,12 @@
 """Budgets that follow the table: asserted on step counts, never on seconds."""
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from tabsyn import TabSynthesizer
-from tabsyn.tabular.fitting import steps_per_epoch
-from tabsyn.tabular.presets import MIN_BATCH, PRESETS, resolve_settings
+from tabsyn.tabular.fitting import epochs_for, steps_per_epoch
+from tabsyn.tabular.presets import MIN_BATCH, MIN_VAE_BATCH, PRESETS, model_columns, resolve_settings
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
@@ -56,3 +58,45 @@ def test_validation_runs_at_a_step_interval_not_every_epoch(adult_small):
     expected_every = max(1, round(s["eval_every_steps"] / per_epoch))
     assert len(validated) == epochs // expected_every + (epochs % expected_every > 0)  # + the last epoch
     assert expected_every > 1  # fewer validations than epochs
+
+
+def test_model_columns_count_the_vae_tokens_the_codec_lays_out(adult_small, mixed_table):
+    from tabsyn.table.schema import infer_schema
+    from tabsyn.tabular.codec import TableCodec
+
+    for df in (adult_small, mixed_table.assign(num=mixed_table["num"].where(mixed_table.index % 5 > 0))):
+        specs = infer_schema(df)
+        x_num, x_cat = TableCodec().fit(df, specs).encode(df)
+        assert model_columns(specs) == x_num.shape[1] + x_cat.shape[1]
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_the_vae_batch_shrinks_with_the_columns_and_the_denoiser_batch_does_not(preset):
+    cap = PRESETS[preset].vae_batch_tokens
+    narrow = resolve_settings(preset, 20000, 15)
+    assert narrow.vae_batch == narrow.batch_size == PRESETS[preset].batch_size  # Adult's width: as before
+    previous = narrow.vae_batch
+    for columns in (31, 50, 100, 500, 2000, 10000):
+        s = resolve_settings(preset, 20000, columns)
+        assert s.batch_size == narrow.batch_size and s.vae_steps == narrow.vae_steps
+        assert s.vae_batch <= previous and (s.vae_batch * (columns + 1) <= cap or s.vae_batch == MIN_VAE_BATCH)
+        previous = s.vae_batch
+    assert resolve_settings(preset, 20000, 10000).vae_batch == MIN_VAE_BATCH
+    assert resolve_settings(preset, 20000, 500, batch_size=100).vae_batch == 100  # a batch given is both stages'
+
+
+def test_the_default_preset_on_1000_rows_of_500_columns():
+    s = resolve_settings("default", 900, 500)
+    assert (s.batch_size, s.vae_batch) == (128, 64)  # 64 x 501 tokens fit in 1,024 x 32
+
+
+def test_a_wide_real_table_trains_its_vae_on_the_smaller_batch(adult_small):
+    wide = pd.concat({f"{k}": adult_small.apply(lambda c: pd.Series(np.roll(c.to_numpy(), k), dtype=c.dtype))
+                      for k in range(10)}, axis=1)  # 150 columns: Adult's 15, rolled by 0..9 rows
+    wide.columns = [f"{a}_{b}" for a, b in wide.columns]
+    synth = TabSynthesizer(preset="fast", vae_steps=9, diffusion_steps=15, sampling_steps=4, random_state=0,
+                           verbose=False).fit(wide)
+    s, n_train = synth.settings_, len(wide) - 150
+    assert (s["batch_size"], s["vae_batch_size"]) == (256, 64)  # 512 x 32 tokens / 151 -> 64
+    assert len(synth.history_["vae"].records) == epochs_for(9, n_train, 64)
+    assert len(synth.history_["diffusion"].records) == epochs_for(15, n_train, 256)

@@ -1,5 +1,7 @@
 """The estimator contract and an end-to-end fit on real data (Adult slices)."""
 
+import time
+
 import joblib
 import numpy as np
 import pandas as pd
@@ -46,6 +48,17 @@ def test_fit_returns_self_and_learns_underscored_attributes(adult_small, tiny_se
     assert len(s.history_["diffusion"].records) == epochs_for(15, n_train, batch)
     assert all("val_recon" in r for r in s.history_["vae"].records[-1:])  # the last epoch is always judged
     assert s.settings_["sampling_steps"] == 4
+
+
+def test_fit_seconds_cover_the_whole_fit_and_every_stage(adult_small, tiny_settings):
+    s = TabSynthesizer(random_state=0, **tiny_settings)
+    start = time.perf_counter()
+    s.fit(adult_small)
+    wall = time.perf_counter() - start
+    assert 0.9 * wall <= s.fit_seconds_ <= wall
+    assert list(s.fit_stages_) == ["schema", "codec", "estimate", "vae", "latents", "denoiser", "guard"]
+    assert all(v > 0 for v in s.fit_stages_.values())
+    assert sum(s.fit_stages_.values()) <= s.fit_seconds_
 
 
 def test_sample_has_the_columns_dtypes_and_ranges_of_the_data(fitted, adult_small):
@@ -108,6 +121,8 @@ def test_save_and_tabsyn_load_give_identical_samples(fitted, tmp_path):
     assert isinstance(loaded, TabSynthesizer) and loaded.get_params() == fitted.get_params()
     pd.testing.assert_frame_equal(loaded.sample(200, random_state=9), fitted.sample(200, random_state=9))
     assert loaded.history_["vae"].records == fitted.history_["vae"].records
+    assert (loaded.fit_seconds_, loaded.fit_stages_) == (fitted.fit_seconds_, fitted.fit_stages_)
+    assert loaded.fit_estimate_ == fitted.fit_estimate_
 
 
 def test_joblib_round_trip_gives_identical_samples_and_continues_the_stream(fitted, tmp_path):
