@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from tabsyn.table import rows
 from tabsyn.table.rows import RowSpace, row_keys
 from tabsyn.table.schema import infer_schema
 
@@ -35,6 +36,18 @@ def test_nearest_matches_brute_force_in_any_block_size(adult):
     for block in (2**23, 5000):  # one block, and many small ones
         np.testing.assert_allclose(space.nearest(query, ref, block=block), brute, atol=1e-6)
     np.testing.assert_allclose(space.nearest(query, ref, dtype=np.float32), brute, atol=1e-3)
+
+
+@pytest.mark.parametrize("one_hot_up_to", [0, 10**6])
+def test_categories_compared_by_code_give_the_one_hot_distances(adult, monkeypatch, one_hot_up_to):
+    """Wide categorical columns are compared code by code in nearest(); every column so, or none, agrees."""
+    df = adult.head(500)
+    space = RowSpace(infer_schema(df)).fit(df.iloc[:300])
+    ref, query = space.transform(df.iloc[:300]), space.transform(df.iloc[300:])
+    assert any(size > rows.ONE_HOT_PRODUCT for size in space.sizes_)  # native-country, education: compared
+    expected = space.nearest(query, ref)
+    monkeypatch.setattr(rows, "ONE_HOT_PRODUCT", one_hot_up_to)
+    np.testing.assert_allclose(space.nearest(query, ref, block=3000), expected, rtol=1e-9, atol=1e-12)
 
 
 def test_a_copied_row_is_at_distance_exactly_zero_and_a_changed_category_at_one(adult):
