@@ -1,6 +1,7 @@
 """Row keys, the distance space and nearest-row distances shared by the guard and the evaluation."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tabsyn.table import rows
@@ -66,3 +67,19 @@ def test_state_round_trips_as_plain_data(mixed_table):
     a, b = space.transform(mixed_table), again.transform(mixed_table)
     np.testing.assert_array_equal(a.numbers, b.numbers)
     np.testing.assert_array_equal(a.codes, b.codes)
+
+
+def test_category_strings_keyed_per_distinct_value_match_the_per_row_keys():
+    """Keys come from the distinct values (factorized), the same as keying every row: across dtypes and mixes."""
+    columns = [
+        pd.Series([1.0, 2.5, np.nan, -0.0, 0.0, 1.0]), pd.Series([3, 1, 3], dtype=np.int64),
+        pd.Series([1, None, 3], dtype="Int64"), pd.Series([True, None, False], dtype="boolean"),
+        pd.Series(["a", None, "b", "a"], dtype="string"), pd.Series(pd.Categorical(["x", None, "y", "x"])),
+        pd.Series(["a", None, "b", "a"], dtype=object), pd.Series([True, 1, 1.0, "a", None, np.nan, 2.5]),
+        pd.Series([True, False, True]),
+    ]
+    for col in columns:
+        per_row = col.astype(object).map(lambda v: rows.MISSING_KEY if pd.isna(v) else str(rows.category_key(v)))
+        pd.testing.assert_series_equal(rows.category_strings(col.set_axis(col.index + 7)), per_row.set_axis(
+            col.index + 7))
+    assert list(rows.category_strings(pd.Series([True, 1]))) == ["True", "1"]  # not merged as one value
