@@ -72,9 +72,10 @@ class TabularModel:
                                    max_seconds=VAE_SHARE * budget.remaining(), verbose=verbose)
         latents = vae.latents(x_num, x_cat).float()
         scaler = LatentScaler().fit(latents[train_idx])
-        denoiser, diffusion_history = fit_denoiser(scaler.encode(latents), x_num, x_cat, codec.cat_sizes, train_idx,
-                                                   val_idx, settings, max_seconds=max(budget.remaining(), 1.0),
-                                                   verbose=verbose)
+        z = scaler.encode(latents)
+        del latents  # rows x latent width (4x the encoded table's numbers): one copy at a time is enough
+        denoiser, diffusion_history = fit_denoiser(z, x_num, x_cat, codec.cat_sizes, train_idx, val_idx, settings,
+                                                   max_seconds=max(budget.remaining(), 1.0), verbose=verbose)
         model = cls(codec=codec, vae=vae, scaler=scaler, denoiser=denoiser, sampling_steps=settings.sampling_steps)
         return model, {"vae": vae_history, "diffusion": diffusion_history}
 
