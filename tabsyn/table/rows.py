@@ -29,6 +29,7 @@ from tabsyn.table.quantiles import quantile_grid, quantile_position
 from tabsyn.table.schema import CATEGORICAL, DATETIME, ID, ColumnSpec
 
 MAX_ONE_HOT = 1_000     # one-hot width per categorical column; rarer levels share one slot
+ONE_HOT_PRODUCT = 8     # nearest(): wider categorical columns are compared by code, not multiplied one-hot
 N_QUANTILES = 1_000     # quantiles kept per numerical column
 MISSING_KEY = "\0missing"
 
@@ -50,9 +51,27 @@ def category_key(value: object) -> object:
     return value
 
 
+def _string_key(value: object) -> str:
+    return MISSING_KEY if pd.isna(value) else str(category_key(value))
+
+
 def category_strings(col: pd.Series) -> pd.Series:
-    """Each value as a string key (1 and 1.0 alike); missing values get their own key."""
-    return col.astype(object).map(lambda v: MISSING_KEY if pd.isna(v) else str(category_key(v)))
+    """Each value as a string key (1 and 1.0 alike); missing values get their own key.
+
+    The key is computed once per distinct value (``pd.factorize``), not once per row: the
+    guard keys every row of the table, which took seconds per 100,000 rows. Columns that
+    mix kinds of values (True and 1 are one value to a hash table) are keyed row by row.
+    """
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "biuf":  # numpy numbers: factorized as they are
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        uniques = pd.Series(uniques).astype(object)  # the Python scalars astype(object) gives each row
+    else:
+        values = col.astype(object)
+        if col.dtype == object and pd.api.types.infer_dtype(values, skipna=True).startswith("mixed"):
+            return values.map(_string_key)
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    keys = np.array([_string_key(v) for v in uniques] + [MISSING_KEY], dtype=object)
+    return pd.Series(keys[codes], index=col.index, dtype=object)  # code -1 (missing) takes the last key
 
 
 def row_keys(df: pd.DataFrame, specs: list[ColumnSpec]) -> np.ndarray:
@@ -141,15 +160,23 @@ class RowSpace:
             np.column_stack(codes).astype(np.int32) if codes else np.zeros((n, 0), np.int32),
         )
 
-    def dense(self, points: RowPoints, dtype=np.float64) -> np.ndarray:
-        """Euclidean coordinates: the numbers, then the scaled one-hot blocks."""
+    def dense(self, points: RowPoints, dtype=np.float64, *, columns: list[int] | None = None) -> np.ndarray:
+        """Euclidean coordinates: the numbers, then the scaled one-hot blocks (of the categorical
+        ``columns``, positions among the categorical columns; default all)."""
+        columns = list(range(len(self.sizes_))) if columns is None else list(columns)
+        sizes = [self.sizes_[j] for j in columns]
         n, k = len(points), points.numbers.shape[1]
-        out = np.zeros((n, k + sum(self.sizes_)), dtype=dtype)
+        out = np.zeros((n, k + sum(sizes)), dtype=dtype)
         out[:, :k] = points.numbers
-        if self.sizes_:
-            offsets = k + np.concatenate([[0], np.cumsum(self.sizes_)[:-1]]).astype(np.int64)
-            out[np.arange(n)[:, None], offsets + points.codes] = np.sqrt(0.5)
+        if sizes:
+            offsets = k + np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+            out[np.arange(n)[:, None], offsets + points.codes[:, columns]] = np.sqrt(0.5)
         return out
+
+    def _one_hot_columns(self) -> tuple[list[int], list[int]]:
+        """Categorical columns (positions) taken as one-hot in the matrix product, and those compared code by code."""
+        narrow = [j for j, size in enumerate(self.sizes_) if size <= ONE_HOT_PRODUCT]
+        return narrow, [j for j, size in enumerate(self.sizes_) if size > ONE_HOT_PRODUCT]
 
     def nearest(self, query: RowPoints, reference: RowPoints, *, dtype=np.float64,
                 block: int = 2**23) -> np.ndarray:
@@ -164,31 +191,40 @@ class RowSpace:
         row is at exactly 0, and small distances survive (to about 1e-8 of the
         true nearest one when the expansion is float64).
 
+        A categorical column of more than ``ONE_HOT_PRODUCT`` slots is not one-hot in
+        the product: its codes are compared instead (a differing level adds exactly 1,
+        as its one-hot blocks would), so a column of 1,000 levels costs one comparison
+        per pair of rows, not 1,000 multiplications (on flights, with its 4,043 tail
+        numbers, 1,000 query rows against 100,000 took under 1 s instead of 7.1 s).
+
         Taken a block at a time: no dense block of rows and no block of distances
         holds more than about ``block`` numbers, so memory stays bounded whatever
         the numbers of rows and levels.
         """
-        width = max(1, query.numbers.shape[1] + sum(self.sizes_))
+        narrow, wide = self._one_hot_columns()
+        width = max(1, query.numbers.shape[1] + sum(self.sizes_[j] for j in narrow) + len(wide))
         q_step = max(64, min(2048, block // width))
         r_step = max(64, min(block // width, block // q_step))
         best = np.full(len(query), np.inf)
         if len(reference) == 0:
             return best
         which = np.zeros(len(query), dtype=np.int64)
-        cached = self.dense(reference, dtype) if len(reference) * width <= block else None
+        cached = self.dense(reference, dtype, columns=narrow) if len(reference) * width <= block else None
         for qs in range(0, len(query), q_step):
-            Q = self.dense(query.take(slice(qs, qs + q_step)), dtype)
-            q_norm = (Q * Q).sum(1)[:, None]
+            part = query.take(slice(qs, qs + q_step))
+            Q, Q_codes = self.dense(part, dtype, columns=narrow), part.codes[:, wide]
+            q_norm, Q = (Q * Q).sum(1), -2.0 * Q  # |q|^2 moves no argmin: added to the minima only
             rows_best, rows_which = best[qs:qs + q_step], which[qs:qs + q_step]
             for rs in range(0, len(reference), r_step):
                 rows = slice(rs, rs + r_step)
-                R = cached[rows] if cached is not None else self.dense(reference.take(rows), dtype)
+                R = cached[rows] if cached is not None else self.dense(reference.take(rows), dtype, columns=narrow)
+                R_codes = reference.codes[rows][:, wide]
                 d2 = Q @ R.T
-                d2 *= -2.0
-                d2 += q_norm
                 d2 += (R * R).sum(1)[None, :]
+                for j in range(len(wide)):
+                    d2 += Q_codes[:, j, None] != R_codes[None, :, j]
                 arg = d2.argmin(1)
-                low = d2[np.arange(len(arg)), arg]
+                low = d2[np.arange(len(arg)), arg] + q_norm
                 better = low < rows_best
                 rows_best[better], rows_which[better] = low[better], rs + arg[better]
         return self._exact(query, reference, which, block)

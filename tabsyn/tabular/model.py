@@ -88,6 +88,7 @@ class TabularModel:
             latents = vae.latents(x_num, x_cat).float()
             scaler = LatentScaler().fit(latents[train_idx])
             z = scaler.encode(latents)
+            del latents  # rows x latent width (4x the encoded table's numbers): one copy at a time is enough
         with clock("denoiser"):
             denoiser, diffusion_history = fit_denoiser(z, x_num, x_cat, codec.cat_sizes, train_idx, val_idx, settings,
                                                        max_seconds=max(budget.remaining(), 1.0), verbose=verbose)
@@ -149,25 +150,28 @@ class TabularModel:
     @torch.no_grad()
     def _decode(self, z: torch.Tensor, blocks: RowBlocks,
                 forbid_missing: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Scaled latents -> model arrays; ``forbid_missing`` cells never take their "missing" code."""
+        """Scaled latents -> model arrays; ``forbid_missing`` cells never take their "missing" code.
+
+        Each block's logits become codes inside the block: the logits of a whole batch (rows x
+        every level of every column: 50,000 x 1,200 floats for flights) are never held at once.
+        """
         tokens = self.scaler.decode(z).reshape(len(z), -1, self.vae.cfg.d_token)
-        n_num, sizes = self.vae.cfg.n_num, list(self.vae.cfg.cat_sizes)
+        n_num = self.vae.cfg.n_num
+        missing_codes = list(enumerate(self.codec.missing_codes()))
+        forbid = torch.from_numpy(forbid_missing if forbid_missing is not None
+                                  else np.zeros((len(z), len(missing_codes)), bool)).to(z.device)
 
-        def decode_rows(t: torch.Tensor) -> torch.Tensor:  # one tensor per row: numbers, then every logit
+        def decode_rows(t: torch.Tensor, no_missing: torch.Tensor) -> torch.Tensor:  # a row's numbers, then codes
             values, logits = self.vae.decode(t)
-            return torch.cat([values, *logits], dim=1)
+            for j, code in missing_codes:
+                if code is not None:
+                    logits[j][:, code] = logits[j][:, code].masked_fill(no_missing[:, j], -torch.inf)
+            codes = [lg.argmax(-1).to(values.dtype) for lg in logits]  # exact: codes are far below 2**24
+            return torch.cat([values, torch.stack(codes, 1)], dim=1) if codes else values
 
-        out = blocks(decode_rows, tokens)
-        x_num = out[:, :n_num]
-        logits = list(torch.split(out[:, n_num:], sizes, dim=1)) if sizes else []
-        if forbid_missing is not None and forbid_missing.any():
-            forbid = torch.from_numpy(forbid_missing).to(z.device)
-            for j, code in enumerate(self.codec.missing_codes()):
-                if code is not None and bool(forbid[:, j].any()):
-                    logits[j][forbid[:, j], code] = -torch.inf
-        x_cat = (torch.stack([lg.argmax(-1) for lg in logits], dim=1) if logits
-                 else torch.zeros(len(z), 0, dtype=torch.long))
-        return x_num.cpu().numpy().astype(np.float64), x_cat.cpu().numpy()
+        out = blocks(decode_rows, tokens, forbid)
+        x_cat = out[:, n_num:].round().long()
+        return out[:, :n_num].cpu().numpy().astype(np.float64), x_cat.cpu().numpy()
 
     # -- known cells -------------------------------------------------------------
     def fixed_cells(self, row: pd.DataFrame):

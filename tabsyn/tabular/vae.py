@@ -26,6 +26,8 @@ from torch import nn
 
 from tabsyn.tabular.conditioning import category_offsets
 
+EVAL_BLOCK = 4096  # rows per call when a whole table goes through the VAE without gradients (latents, validation)
+
 
 @dataclass
 class VAEConfig:
@@ -139,10 +141,17 @@ class TabularVAE(nn.Module):
         return recon_num, recon_logits, mu, logvar
 
     @torch.no_grad()
-    def latents(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
-        """The diffusion model's training data: mu without [CLS], flattened."""
-        mu, _ = self.encode(x_num, x_cat)
-        return mu[:, 1:].flatten(1)
+    def latents(self, x_num: torch.Tensor, x_cat: torch.Tensor, *, block: int = EVAL_BLOCK) -> torch.Tensor:
+        """The diffusion model's training data: mu without [CLS], flattened; ``block`` rows at a time.
+
+        Only mu is computed (not the log-variance). In blocks, the transformer's activations
+        (rows x tokens x feed-forward width floats) stay bounded: 100,000 flights rows at once
+        took 2.7 GB more memory.
+        """
+        parts = [self.encoder_mu(self.tokenizer(x_num[i:i + block], x_cat[i:i + block]))[:, 1:].flatten(1)
+                 for i in range(0, len(x_num), block)]
+        return torch.cat(parts) if parts else x_num.new_zeros(0, (self.cfg.n_num + len(self.cfg.cat_sizes))
+                                                              * self.cfg.d_token)
 
 
 def reconstruction(

@@ -61,3 +61,19 @@ def test_efficacy_multiclass_with_a_class_missing_from_synthetic():
     synthetic = real[real["y"] != "2"]
     e = efficacy(real, synthetic, real, "y", resolve_specs(real), seed=0)
     assert e.task == "classification" and e.real > 0.99 and 0.5 < e.synthetic < e.real
+
+
+def test_privacy_takes_nullable_integers_with_missing_values():
+    """sdmetrics' DCR fails on pd.NA (flights' delays are Int64 with missing values); they go in as float NaN."""
+    from tabsyn.evaluation.privacy import privacy
+
+    rng = np.random.default_rng(0)
+
+    def table(n):
+        delay = pd.array(rng.integers(-20, 200, n), dtype="Int64")
+        delay[rng.random(n) < 0.1] = pd.NA
+        return pd.DataFrame({"delay": delay, "carrier": rng.choice(["AA", "UA", "B6"], n)})
+
+    real, synthetic, holdout = table(300), table(200), table(100)
+    result = privacy(real, synthetic, holdout, resolve_specs(real), seed=0)
+    assert 0 <= result.dcr_overfitting_protection <= 1 and 0 <= result.dcr_share <= 1

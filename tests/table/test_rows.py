@@ -1,8 +1,10 @@
 """Row keys, the distance space and nearest-row distances shared by the guard and the evaluation."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from tabsyn.table import rows
 from tabsyn.table.rows import RowSpace, row_keys
 from tabsyn.table.schema import infer_schema
 
@@ -37,6 +39,18 @@ def test_nearest_matches_brute_force_in_any_block_size(adult):
     np.testing.assert_allclose(space.nearest(query, ref, dtype=np.float32), brute, atol=1e-3)
 
 
+@pytest.mark.parametrize("one_hot_up_to", [0, 10**6])
+def test_categories_compared_by_code_give_the_one_hot_distances(adult, monkeypatch, one_hot_up_to):
+    """Wide categorical columns are compared code by code in nearest(); every column so, or none, agrees."""
+    df = adult.head(500)
+    space = RowSpace(infer_schema(df)).fit(df.iloc[:300])
+    ref, query = space.transform(df.iloc[:300]), space.transform(df.iloc[300:])
+    assert any(size > rows.ONE_HOT_PRODUCT for size in space.sizes_)  # native-country, education: compared
+    expected = space.nearest(query, ref)
+    monkeypatch.setattr(rows, "ONE_HOT_PRODUCT", one_hot_up_to)
+    np.testing.assert_allclose(space.nearest(query, ref, block=3000), expected, rtol=1e-9, atol=1e-12)
+
+
 def test_a_copied_row_is_at_distance_exactly_zero_and_a_changed_category_at_one(adult):
     df = adult.head(300).reset_index(drop=True)
     space = RowSpace(infer_schema(df)).fit(df)
@@ -53,3 +67,19 @@ def test_state_round_trips_as_plain_data(mixed_table):
     a, b = space.transform(mixed_table), again.transform(mixed_table)
     np.testing.assert_array_equal(a.numbers, b.numbers)
     np.testing.assert_array_equal(a.codes, b.codes)
+
+
+def test_category_strings_keyed_per_distinct_value_match_the_per_row_keys():
+    """Keys come from the distinct values (factorized), the same as keying every row: across dtypes and mixes."""
+    columns = [
+        pd.Series([1.0, 2.5, np.nan, -0.0, 0.0, 1.0]), pd.Series([3, 1, 3], dtype=np.int64),
+        pd.Series([1, None, 3], dtype="Int64"), pd.Series([True, None, False], dtype="boolean"),
+        pd.Series(["a", None, "b", "a"], dtype="string"), pd.Series(pd.Categorical(["x", None, "y", "x"])),
+        pd.Series(["a", None, "b", "a"], dtype=object), pd.Series([True, 1, 1.0, "a", None, np.nan, 2.5]),
+        pd.Series([True, False, True]),
+    ]
+    for col in columns:
+        per_row = col.astype(object).map(lambda v: rows.MISSING_KEY if pd.isna(v) else str(rows.category_key(v)))
+        pd.testing.assert_series_equal(rows.category_strings(col.set_axis(col.index + 7)), per_row.set_axis(
+            col.index + 7))
+    assert list(rows.category_strings(pd.Series([True, 1]))) == ["True", "1"]  # not merged as one value
