@@ -66,6 +66,8 @@ def _classification_auc(model, X: np.ndarray, y: np.ndarray, n_classes: int) -> 
         return float(roc_auc_score(y, proba[:, 1]))
     proba = proba[:, present] + 1e-12
     proba /= proba.sum(axis=1, keepdims=True)
+    if len(present) == 2:  # the synthetic rows held a class the holdout lacks: still a binary task
+        return float(roc_auc_score(y == present[1], proba[:, 1]))
     return float(roc_auc_score(y, proba, multi_class="ovr", labels=present))
 
 

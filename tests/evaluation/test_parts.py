@@ -63,6 +63,17 @@ def test_efficacy_multiclass_with_a_class_missing_from_synthetic():
     assert e.task == "classification" and e.real > 0.99 and 0.5 < e.synthetic < e.real
 
 
+def test_efficacy_binary_target_with_a_class_only_the_synthetic_rows_hold():
+    """A DP model may write a binary target's "(other)" level; the task stays binary (it crashed)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=600)
+    real = pd.DataFrame({"x": x, "y": np.where(x > 0, "yes", "no")})
+    synthetic = real.copy()
+    synthetic.loc[:20, "y"] = "(other)"
+    e = efficacy(real, synthetic, real, "y", resolve_specs(real), seed=0)
+    assert e.task == "classification" and e.real > 0.99 and e.synthetic > 0.95
+
+
 def test_privacy_takes_nullable_integers_with_missing_values():
     """sdmetrics' DCR fails on pd.NA (flights' delays are Int64 with missing values); they go in as float NaN."""
     from tabsyn.evaluation.privacy import privacy
