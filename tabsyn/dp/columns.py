@@ -6,8 +6,8 @@ is fitted on. In DP mode it is fitted on a *surrogate*: per column, a few
 thousand values drawn deterministically from DP statistics of the real column
 (:mod:`tabsyn.dp.mechanisms`), so every fact the codec stores is post-processing
 of a DP release. The real rows are then mapped into what that codec accepts
-(levels never released become :data:`OTHER`, values are clipped to the released
-range) and reach the networks only through DP-SGD.
+(levels never released become :data:`OTHER`, or join the most frequent level when
+they are too few to tell from the noise; values are clipped to the released range) and reach the networks only through DP-SGD.
 
 Public, not protected (treated as known in advance, as every DP synthesizer does):
 the column names, their dtypes (and the categories of a pandas ``category``
@@ -29,7 +29,8 @@ from tabsyn.dp.mechanisms import (
 )
 from tabsyn.table.schema import CATEGORICAL, DATETIME, ID, NUMERICAL, ColumnSpec, names_a_key
 
-OTHER = "(other)"        # the level every category too rare to release becomes
+OTHER = "(other)"        # the level categories too rare to release become (when they hold OTHER_SHARE or more)
+OTHER_SHARE = 0.002      # of the rows; fewer rows of unreleased levels join the most frequent level instead
 SURROGATE_ROWS = 2000    # rows of the surrogate table
 MISSING_FLOOR = 0.05     # a missing-value flag is released when an empty column would pass with this chance
 # Datetime resolutions tried, coarsest first, in nanoseconds.
@@ -46,7 +47,7 @@ class PrivateColumns:
 
     specs: list[ColumnSpec]
     surrogate: pd.DataFrame
-    levels: dict          # categorical column -> released levels (real values outside them become OTHER)
+    levels: dict          # text column -> (released levels, what real values outside them become)
     bounds: dict          # numerical / datetime column -> (low, high) in model numbers (clip)
     fill: dict            # column -> value for missing cells where no missing flag was released
 
@@ -56,8 +57,8 @@ class PrivateColumns:
         for spec in self.specs:
             col = df[spec.name]
             if spec.name in self.levels:
-                keep = set(self.levels[spec.name])
-                col = col.astype(object).where(col.isna() | col.astype(object).isin(keep), OTHER)
+                keep, merged = self.levels[spec.name]
+                col = col.astype(object).where(col.isna() | col.astype(object).isin(set(keep)), merged)
                 col = col.astype(self.surrogate[spec.name].dtype)
             elif spec.name in self.bounds:
                 low, high = self.bounds[spec.name]
@@ -154,25 +155,33 @@ def _datetimes(col: pd.Series, spec: ColumnSpec, epsilon: float, rng, n: int):
 
 
 def _categories(col: pd.Series, spec: ColumnSpec, epsilon: float, delta: float, rng, n: int):
+    """(surrogate values, released levels, noisy missing count, what unreleased values become or None)."""
     e_levels, e_miss = (epsilon * s for s in CATEGORY_SHARES)
     present = col.dropna()
     dtype = col.dtype
+    missing = _missing(col, e_miss, rng)
+    merged = None
     if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
         domain = [False, True] if pd.api.types.is_bool_dtype(dtype) else list(dtype.categories)
         counts = present.astype(object).value_counts().reindex(domain, fill_value=0).to_numpy()
-        levels, noisy, other = domain, noisy_counts(counts, e_levels, rng), False
+        levels, noisy = domain, noisy_counts(counts, e_levels, rng)
+        labels = list(levels)
     else:  # the set of values is itself private: released by threshold
         levels, noisy = private_categories(present.to_numpy(dtype=object), e_levels, delta, rng)
-        other = True
+        # The rows of unreleased levels, as far as the noisy counts tell (n is public): a level OTHER of
+        # their own when they are a noticeable share, else they join the most frequent released level.
+        unreleased = n - missing - float(np.sum(noisy))
+        floor = max(3.0 * np.sqrt(2.0 * max(len(levels), 1)) * laplace_scale(1.0, e_levels), OTHER_SHARE * n)
+        if len(levels) == 0 or unreleased > floor:
+            merged, labels = OTHER, list(levels) + [OTHER]
+            noisy = np.append(noisy, max(1.0, unreleased))
+        else:
+            merged, labels = levels[int(np.argmax(noisy))], list(levels)
     weights = np.maximum(np.asarray(noisy, dtype=np.float64), 1.0)
-    labels = list(levels) + ([OTHER] if other else [])
-    if other:
-        weights = np.append(weights, max(1.0, n - float(np.sum(noisy))))
     # Every level at least once, the rest in proportion to the noisy counts.
     share = weights / weights.sum()
     reps = np.maximum(1, np.floor(share * (SURROGATE_ROWS - len(labels))).astype(np.int64) + 1)
     values = pd.Series(np.repeat(np.array(labels, dtype=object), reps))
-    missing = _missing(col, e_miss, rng)
     values = _with_missing(values, missing, n)
     if isinstance(dtype, pd.CategoricalDtype):
         values = values.astype(dtype)
@@ -180,7 +189,7 @@ def _categories(col: pd.Series, spec: ColumnSpec, epsilon: float, delta: float, 
         values = values.astype("boolean" if missing > 0 or str(dtype) == "boolean" else bool)
     elif pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
         values = values.astype(dtype)
-    return values, list(levels), missing, bool(other)
+    return values, list(levels), missing, merged
 
 
 def private_columns(df: pd.DataFrame, specs: list[ColumnSpec], epsilon: float, delta: float,
@@ -207,12 +216,12 @@ def private_columns(df: pd.DataFrame, specs: list[ColumnSpec], epsilon: float, d
             out_specs.append(replace(spec, kind=ID, n_missing=0, n_unique=SURROGATE_ROWS))
             continue
         if kind == CATEGORICAL:
-            values, released, missing, other = _categories(col, spec, eps_col, delta_col, rng, n)
-            if other:
-                levels[spec.name] = released
+            values, released, missing, merged = _categories(col, spec, eps_col, delta_col, rng, n)
+            if merged is not None:
+                levels[spec.name] = (released, merged)
             if missing <= 0 and col.isna().any():
                 fill[spec.name] = values.mode().iloc[0]
-            n_unique = len(released) + other
+            n_unique = int(values.nunique())
         else:
             values, bound, missing = (_numbers if kind == NUMERICAL else _datetimes)(col, spec, eps_col, rng, n)
             bounds[spec.name] = bound

@@ -44,7 +44,7 @@ SCALER_NOISE = 20.0        # noise multiplier of the scaler's two Gaussian mecha
 MAX_NOISE = 50.0           # a larger noise multiplier drowns the gradients: refuse the budget instead
 DP_VAE_STEPS = 400         # default step budgets in DP mode (each step costs privacy, and per-row gradients
 DP_DIFFUSION_STEPS = 2000  # cost several plain steps on the CPU)
-DP_DENOISER_WIDTH = 128    # fewer weights: less noise in total, and per-row gradients 4x cheaper than at 256
+DP_DENOISER_WIDTH = 128    # fewer weights: less noise in total for the same clipped signal
 VAE_SHARE = 0.3            # share of a time budget the VAE may spend
 
 
@@ -193,7 +193,7 @@ def fit_private(df: pd.DataFrame, specs: list[ColumnSpec], settings: Settings, p
         beta["value"] = MAX_BETA * (MIN_BETA / MAX_BETA) ** min(1.0, (step + 1) / max(1, plan.vae_steps))
 
     vae_history, vae_steps = private_train(
-        vae, vae_row_loss, (x_num, x_cat), steps=plan.vae_steps, sample_rate=plan.sample_rate,
+        vae, (x_num, x_cat), row_loss=vae_row_loss, steps=plan.vae_steps, sample_rate=plan.sample_rate,
         noise_multiplier=plan.noise_multiplier, lr=settings.vae_lr, generator=gen,
         max_seconds=VAE_SHARE * budget.remaining() if budget.seconds is not None else None,
         on_step=beta_schedule, desc="VAE (DP)", verbose=verbose)
@@ -210,15 +210,16 @@ def fit_private(df: pd.DataFrame, specs: list[ColumnSpec], settings: Settings, p
     denoiser = LatentDenoiser(dcfg).to(device)
     layout, loss = denoiser.layout, EDMLoss(sigma_data=SIGMA_DATA)
 
-    def denoiser_row_loss(model, zr, cond):
-        return loss(model, zr, cond=cond).mean()
+    def denoiser_losses(model, zb, cond):  # one loss per row, for ghost clipping
+        return loss(model, zb, cond=cond).mean(1)
 
     def with_conditions(zb, xn, xc):  # a random share of each row's own cells as its condition
         known = layout.random_known(len(zb), settings.condition_rate, zb.device)
         return zb, layout.vector(xn, xc, *known)
 
     diffusion_history, diffusion_steps = private_train(
-        denoiser, denoiser_row_loss, (z, x_num, x_cat), steps=plan.diffusion_steps, sample_rate=plan.sample_rate,
+        denoiser, (z, x_num, x_cat), batch_losses=denoiser_losses, steps=plan.diffusion_steps,
+        sample_rate=plan.sample_rate,
         noise_multiplier=plan.noise_multiplier, lr=settings.diffusion_lr, generator=gen,
         ema_decay=settings.ema_decay, batch_inputs=with_conditions,
         max_seconds=max(budget.remaining(), 1.0) if budget.seconds is not None else None,

@@ -72,3 +72,35 @@ def test_private_scaler_noise_is_the_gaussian_of_its_clip():
     expected = SCALER_NOISE * LATENT_CLIP * math.sqrt(dim) / n  # sigma * sensitivity / n
     assert means.std(0).mean().item() == pytest.approx(expected, rel=0.1)
     assert (means.mean(0) - latents.mean(0)).abs().max().item() < 4 * expected / math.sqrt(300) + 1e-3
+
+
+def test_ghost_clipping_and_materialised_per_row_gradients_take_the_same_step(monkeypatch):
+    """The denoiser's path (Opacus ghost clipping) and the VAE's (torch.func per-row gradients, clipped by
+    Opacus) must clip the same rows by the same factors: with no noise, one plain SGD step (not Adam, whose
+    first step is about the gradient's sign) gives the same weights."""
+    from tabsyn.dp.sgd import private_train
+
+    monkeypatch.setattr(torch.optim, "Adam", lambda params, lr: torch.optim.SGD(params, lr=lr))
+
+    def net():
+        torch.manual_seed(0)
+        return torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.SiLU(), torch.nn.Linear(16, 3))
+
+    x = torch.randn(64, 5)
+    y = torch.randn(64, 3) * 10  # large targets: most rows' gradients exceed the clipping bound
+    a, b = net(), net()
+    kw = dict(steps=1, sample_rate=0.5, noise_multiplier=0.0, lr=1.0, verbose=False)
+    private_train(a, (x, y), row_loss=lambda m, xr, yr: ((m(xr) - yr) ** 2).mean(),
+                  generator=torch.Generator().manual_seed(1), **kw)
+    private_train(b, (x, y), batch_losses=lambda m, xb, yb: ((m(xb) - yb) ** 2).mean(1),
+                  generator=torch.Generator().manual_seed(1), **kw)
+    start = net()
+    for pa, pb, p0 in zip(a.parameters(), b.parameters(), start.parameters()):
+        step_a, step_b = pa - p0, pb - p0
+        assert step_a.abs().max() > 1e-3
+        torch.testing.assert_close(step_a, step_b, rtol=1e-3, atol=1e-6)
+    # Clipping did bite: the averaged step is far smaller than the unclipped mean gradient.
+    plain = net()
+    ((plain(x) - y) ** 2).mean(1).mean().backward()
+    assert sum(p.grad.norm() ** 2 for p in plain.parameters()).sqrt() > 5 * sum(
+        (pa - p0).norm() ** 2 for pa, p0 in zip(a.parameters(), start.parameters())).sqrt()
