@@ -294,7 +294,7 @@ class TabSynthesizer(BaseSynthesizer):
         with torch_threads(self.n_jobs):
             generated = self.model_.impute(frame, cells, seed=seed, base=base, draws=draws, batch_size=batch_size,
                                            guidance_scale=guidance)
-        return fill_frame(df, generated, cells)
+        return fill_frame(df, generated[list(frame.columns)], cells)  # ID columns stay as given
 
     def _rows(self, n: int, batch_size: int, random_state, guard: tuple, guidance_scale, known_for=None, start=0):
         """Rows from the stream (or from ``random_state``, from position ``start`` on), ``batch_size`` at a time."""

@@ -126,6 +126,17 @@ def test_impute_fills_only_the_missing_cells(tiny, adult_small):
     assert out["age"].between(17, 90).all()
 
 
+def test_impute_keeps_id_columns_as_given(adult_small, tiny_settings):
+    """A table with an ID column: its keys are not modelled, and imputing must keep them (IndexError before)."""
+    df = adult_small.iloc[:300].assign(row_id=[f"R{i:05d}" for i in range(300)])
+    model = TabSynthesizer(random_state=0, **tiny_settings).fit(df)
+    holes = df.iloc[:40].mask(np.random.default_rng(2).random((40, df.shape[1])) < 0.2)
+    holes["row_id"] = df["row_id"].iloc[:40]
+    out = model.impute(holes, random_state=0)
+    assert list(out["row_id"]) == list(df["row_id"].iloc[:40])
+    assert out.drop(columns="row_id").notna().all().all()
+
+
 def test_impute_is_reproducible_and_independent_of_batch_size(tiny, adult_small):
     holes = adult_small.iloc[:60].mask(np.random.default_rng(1).random((60, 15)) < 0.3)
     a = tiny.impute(holes, draws=3, random_state=2, batch_size=200)
