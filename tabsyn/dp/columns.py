@@ -7,7 +7,8 @@ thousand values drawn deterministically from DP statistics of the real column
 (:mod:`tabsyn.dp.mechanisms`), so every fact the codec stores is post-processing
 of a DP release. The real rows are then mapped into what that codec accepts
 (levels never released become :data:`OTHER`, or join the most frequent level when
-they are too few to tell from the noise; values are clipped to the released range) and reach the networks only through DP-SGD.
+they are too few to tell from the noise; values are clipped to the released range)
+and reach the networks only through DP-SGD.
 
 Public, not protected (treated as known in advance, as every DP synthesizer does):
 the column names, their dtypes (and the categories of a pandas ``category``
@@ -91,33 +92,39 @@ def _missing(col: pd.Series, epsilon: float, rng: np.random.Generator) -> float:
     return noisy if noisy > np.log(1 / MISSING_FLOOR) * laplace_scale(1.0, epsilon) else 0.0
 
 
-def _with_missing(values: pd.Series, missing: float, n: int) -> pd.Series:
-    """Surrogate values with the released share of missing cells (at least one when released)."""
+def _missing_rows(missing: float, n: int) -> int:
+    """Surrogate rows that are missing: the released share (at least one when released, at most half)."""
     if missing <= 0:
-        return values
-    k = int(np.clip(round(missing / n * len(values)), 1, len(values) // 2))
-    out = values.astype(object) if values.dtype.kind in "iub" else values.copy()
-    out.iloc[np.linspace(0, len(values) - 1, k).astype(np.int64)] = None
-    return out
+        return 0
+    return int(np.clip(round(missing / n * SURROGATE_ROWS), 1, SURROGATE_ROWS // 4))
 
 
-def _numbers(col: pd.Series, spec: ColumnSpec, epsilon: float, rng, n: int):
+def _with_missing(values: pd.Series, k: int) -> pd.Series:
+    """``values`` followed by ``k`` missing cells (appended, so no level loses its only row)."""
+    if k == 0:
+        return values.reset_index(drop=True)
+    out = values.astype(object) if values.dtype.kind in "iub" else values
+    return pd.concat([out, pd.Series([None] * k, dtype=out.dtype)], ignore_index=True)
+
+
+def _numbers(col: pd.Series, epsilon: float, rng, n: int, rows: int):
     e_range, e_quant, e_miss, _ = (epsilon * s for s in NUMBER_SHARES)
     x = col.dropna().to_numpy(dtype=np.float64)
     r = private_range(x, e_range, rng)
     edges, masses = private_quantile_bins(x, r, e_quant, rng)
-    values = draw_from_bins(edges, masses, SURROGATE_ROWS)
+    numpy_int = isinstance(col.dtype, np.dtype) and col.dtype.kind in "iub"  # cannot hold a missing value
+    missing = 0.0 if numpy_int else _missing(col, e_miss, rng)
+    k = _missing_rows(missing, n)
+    values = draw_from_bins(edges, masses, rows - k)
     integer = pd.api.types.is_integer_dtype(col.dtype)
     if integer:
         values = np.clip(np.round(values), np.ceil(r.low), np.floor(r.high))
         if pd.api.types.is_unsigned_integer_dtype(col.dtype):
             values = np.maximum(values, 0)
-    numpy_int = isinstance(col.dtype, np.dtype) and col.dtype.kind in "iub"  # cannot hold a missing value
-    missing = 0.0 if numpy_int else _missing(col, e_miss, rng)
     series = pd.Series(values)
     if integer:
         series = series.astype(np.int64 if not pd.api.types.is_unsigned_integer_dtype(col.dtype) else np.uint64)
-    series = _with_missing(series, missing, n)
+    series = _with_missing(series, k)
     try:
         series = series.astype(col.dtype)
     except (TypeError, ValueError):
@@ -126,7 +133,7 @@ def _numbers(col: pd.Series, spec: ColumnSpec, epsilon: float, rng, n: int):
     return series, (low, high), missing
 
 
-def _datetimes(col: pd.Series, spec: ColumnSpec, epsilon: float, rng, n: int):
+def _datetimes(col: pd.Series, epsilon: float, rng, n: int, rows: int):
     e_range, e_quant, e_miss, e_res = (epsilon * s for s in DATETIME_SHARES)
     tz = getattr(col.dtype, "tz", None)
     present = col.dropna()
@@ -144,18 +151,20 @@ def _datetimes(col: pd.Series, spec: ColumnSpec, epsilon: float, rng, n: int):
     x = ns.astype(np.float64)
     r = private_range(x, e_range, rng)
     edges, masses = private_quantile_bins(x, r, e_quant, rng)
-    values = np.round(draw_from_bins(edges, masses, SURROGATE_ROWS) / unit) * unit
+    missing = _missing(col, e_miss, rng)
+    k = _missing_rows(missing, n)
+    values = np.round(draw_from_bins(edges, masses, rows - k) / unit) * unit
     values = np.clip(values, -9.2e18, 9.2e18).astype(np.int64)
     stamps = pd.Series(pd.to_datetime(values, unit="ns"))
     if tz is not None:
         stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(tz)
-    missing = _missing(col, e_miss, rng)
-    series = _with_missing(stamps, missing, n).astype(col.dtype)
+    series = _with_missing(stamps, k).astype(col.dtype)
     return series, (int(values.min()), int(values.max())), missing
 
 
-def _categories(col: pd.Series, spec: ColumnSpec, epsilon: float, delta: float, rng, n: int):
-    """(surrogate values, released levels, noisy missing count, what unreleased values become or None)."""
+def _release_categories(col: pd.Series, epsilon: float, delta: float, rng, n: int) -> dict:
+    """The DP release of a categorical column: levels, their noisy counts, the noisy missing count, and
+    what unreleased values become (None when the levels are declared)."""
     e_levels, e_miss = (epsilon * s for s in CATEGORY_SHARES)
     present = col.dropna()
     dtype = col.dtype
@@ -177,19 +186,25 @@ def _categories(col: pd.Series, spec: ColumnSpec, epsilon: float, delta: float, 
             noisy = np.append(noisy, max(1.0, unreleased))
         else:
             merged, labels = levels[int(np.argmax(noisy))], list(levels)
-    weights = np.maximum(np.asarray(noisy, dtype=np.float64), 1.0)
-    # Every level at least once, the rest in proportion to the noisy counts.
-    share = weights / weights.sum()
-    reps = np.maximum(1, np.floor(share * (SURROGATE_ROWS - len(labels))).astype(np.int64) + 1)
-    values = pd.Series(np.repeat(np.array(labels, dtype=object), reps))
-    values = _with_missing(values, missing, n)
+    return {"levels": list(levels), "labels": labels, "noisy": np.asarray(noisy, dtype=np.float64),
+            "missing": missing, "merged": merged}
+
+
+def _category_values(release: dict, dtype, n: int, rows: int) -> pd.Series:
+    """``rows`` surrogate values: every level at least once, the rest in proportion to the noisy counts."""
+    labels, k = release["labels"], _missing_rows(release["missing"], n)
+    weights = np.maximum(release["noisy"], 1.0)
+    present = rows - k
+    reps = 1 + np.floor(weights / weights.sum() * (present - len(labels))).astype(np.int64)
+    reps[int(np.argmax(reps))] += present - int(reps.sum())
+    values = _with_missing(pd.Series(np.repeat(np.array(labels, dtype=object), reps)), k)
     if isinstance(dtype, pd.CategoricalDtype):
-        values = values.astype(dtype)
-    elif pd.api.types.is_bool_dtype(dtype):
-        values = values.astype("boolean" if missing > 0 or str(dtype) == "boolean" else bool)
-    elif pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
-        values = values.astype(dtype)
-    return values, list(levels), missing, merged
+        return values.astype(dtype)
+    if pd.api.types.is_bool_dtype(dtype):
+        return values.astype("boolean" if k > 0 or str(dtype) == "boolean" else bool)
+    if pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
+        return values.astype(dtype)
+    return values
 
 
 def private_columns(df: pd.DataFrame, specs: list[ColumnSpec], epsilon: float, delta: float,
@@ -205,25 +220,30 @@ def private_columns(df: pd.DataFrame, specs: list[ColumnSpec], epsilon: float, d
     read = [k != ID for k in kinds]
     eps_col = epsilon / max(1, sum(read))
     delta_col = delta / max(1, sum(read))
+    releases = {s.name: _release_categories(df[s.name], eps_col, delta_col, rng, n)
+                for s, k in zip(specs, kinds) if k == CATEGORICAL}
+    # One length for every column: room for each level twice over, and SURROGATE_ROWS at least.
+    rows = max([SURROGATE_ROWS] + [2 * len(r["labels"]) + SURROGATE_ROWS // 2 for r in releases.values()])
     cols, out_specs, levels, bounds, fill = {}, [], {}, {}, {}
     for spec, kind in zip(specs, kinds):
         col = df[spec.name]
         if kind == ID:  # never read: keys of the right type, counting up from 0
-            ints = np.arange(SURROGATE_ROWS)
+            ints = np.arange(rows)
             cols[spec.name] = (pd.Series(ints).astype(col.dtype) if pd.api.types.is_integer_dtype(col.dtype)
                                else pd.Series([f"id-{i}" for i in ints], dtype=col.dtype if
                                               pd.api.types.is_string_dtype(col.dtype) else object))
-            out_specs.append(replace(spec, kind=ID, n_missing=0, n_unique=SURROGATE_ROWS))
+            out_specs.append(replace(spec, kind=ID, n_missing=0, n_unique=rows))
             continue
         if kind == CATEGORICAL:
-            values, released, missing, merged = _categories(col, spec, eps_col, delta_col, rng, n)
-            if merged is not None:
-                levels[spec.name] = (released, merged)
+            release = releases[spec.name]
+            values, missing = _category_values(release, col.dtype, n, rows), release["missing"]
+            if release["merged"] is not None:
+                levels[spec.name] = (release["levels"], release["merged"])
             if missing <= 0 and col.isna().any():
                 fill[spec.name] = values.mode().iloc[0]
             n_unique = int(values.nunique())
         else:
-            values, bound, missing = (_numbers if kind == NUMERICAL else _datetimes)(col, spec, eps_col, rng, n)
+            values, bound, missing = (_numbers if kind == NUMERICAL else _datetimes)(col, eps_col, rng, n, rows)
             bounds[spec.name] = bound
             if missing <= 0 and col.isna().any():
                 fill[spec.name] = values.dropna().iloc[len(values.dropna()) // 2]

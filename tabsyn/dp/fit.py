@@ -6,7 +6,7 @@ Every look at the rows is one of these, and the budget is split between them:
    epsilon and of delta, Laplace mechanisms and a thresholded histogram;
 2. the VAE, trained with DP-SGD (:mod:`tabsyn.dp.sgd`);
 3. the latent scaler: the mean and second moment of the VAE's latents, each a
-   Gaussian mechanism over rows clipped to norm ``LATENT_CLIP * sqrt(dim)``;
+   Gaussian mechanism over latents clipped to +-``LATENT_CLIP``;
 4. the latent denoiser, DP-SGD again.
 
 Stages 2-4 are Gaussian mechanisms composed by Opacus' RDP accountant to the
@@ -39,7 +39,7 @@ from tabsyn.tabular.vae_training import MAX_BETA, MIN_BETA
 from tabsyn.training import TimeBudget
 
 PREPROCESSING_SHARE = 0.1  # of epsilon and of delta, for the column statistics
-LATENT_CLIP = 3.0          # latent rows are clipped to norm LATENT_CLIP * sqrt(dim) for the scaler
+LATENT_CLIP = 4.0          # latent coordinates are clipped to +-LATENT_CLIP for the scaler's statistics
 SCALER_NOISE = 20.0        # noise multiplier of the scaler's two Gaussian mechanisms
 MAX_NOISE = 50.0           # a larger noise multiplier drowns the gradients: refuse the budget instead
 DP_VAE_STEPS = 400         # default step budgets in DP mode (each step costs privacy, and per-row gradients
@@ -146,18 +146,21 @@ class DPPlan:
 
 
 def private_scaler(latents: torch.Tensor, generator: torch.Generator) -> LatentScaler:
-    """A :class:`LatentScaler` from Gaussian-noised sums of clipped latents (two mechanisms, ``SCALER_NOISE``)."""
+    """A :class:`LatentScaler` from two Gaussian mechanisms (noise multiplier ``SCALER_NOISE``).
+
+    Every latent coordinate is clipped to [-LATENT_CLIP, LATENT_CLIP], so one row moves the vector of sums
+    by at most ``LATENT_CLIP * sqrt(dim)`` and the vector of sums of squares by ``LATENT_CLIP**2 * sqrt(dim)``
+    (L2): the sensitivities the noise is scaled to.
+    """
     n, dim = latents.shape
-    bound = LATENT_CLIP * math.sqrt(dim)
-    norms = latents.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    z = latents * torch.clamp(bound / norms, max=1.0)  # every row's norm <= bound: sensitivity bound
-    sq = z.pow(2)                                        # ||z^2||_2 <= ||z||^2 <= bound^2
+    z = latents.clamp(-LATENT_CLIP, LATENT_CLIP)
     noise = torch.randn((2, dim), generator=generator, device=generator.device).to(latents.device)
-    mean = (z.sum(0) + SCALER_NOISE * bound * noise[0]) / n
-    second = (sq.sum(0) + SCALER_NOISE * bound**2 * noise[1]) / n
+    root = math.sqrt(dim)
+    mean = (z.sum(0) + SCALER_NOISE * LATENT_CLIP * root * noise[0]) / n
+    second = (z.pow(2).sum(0) + SCALER_NOISE * LATENT_CLIP**2 * root * noise[1]) / n
     scaler = LatentScaler()
     scaler.mean_ = mean
-    scaler.std_ = (second - mean.pow(2)).clamp_min(1e-4).sqrt()
+    scaler.std_ = (second - mean.pow(2)).clamp_min(1e-2).sqrt()
     return scaler
 
 

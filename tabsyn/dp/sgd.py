@@ -152,7 +152,8 @@ def private_train(module: torch.nn.Module, data: tuple[torch.Tensor, ...], *, st
                 optimizer.signal_skip_step(do_skip=k < len(chunks) - 1)  # accumulate the chunks, step on the last
                 optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        if ema is not None:
+        if ema is not None:  # warm-up: a short DP budget must not keep a share of the initial weights
+            ema.decay = min(ema_decay, (1 + step) / (10 + step))
             ema.update(module)
         taken = step + 1
         if on_step is not None:
