@@ -125,3 +125,22 @@ def test_dp_columns_are_kinds_by_dtype_and_keys_unread(adult):
     prepared = pc.prepare(df)
     released, merged = pc.levels["native-country"]
     assert merged == OTHER and set(prepared["native-country"].dropna()) <= set(released) | {OTHER}
+
+
+def test_surrogate_keeps_every_released_level_beside_missing_cells():
+    """Missing cells used to overwrite surrogate rows: a released level with one surrogate row vanished, and
+    the codec then refused the real rows holding it."""
+    from tabsyn.dp.columns import SURROGATE_ROWS, private_columns
+    from tabsyn.table.schema import infer_schema
+    from tabsyn.tabular.codec import TableCodec
+
+    # 60 levels of 3 rows: one surrogate row each, some of which the evenly spaced missing cells overwrote.
+    levels = ["big"] * 5000 + ["mid"] * 900 + [f"rare{i}" for i in range(60) for _ in range(3)] + [None] * 900
+    df = pd.DataFrame({"c": levels, "x": np.arange(len(levels), dtype=float)})
+    pc = private_columns(df, infer_schema(df), 1000.0, 1e-6, np.random.default_rng(0))
+    released, merged = pc.levels["c"]
+    assert set(released) >= {f"rare{i}" for i in range(60)} and set(pc.surrogate["c"].dropna()) >= set(released)
+    assert len(pc.surrogate) >= SURROGATE_ROWS and pc.surrogate["c"].isna().any()
+    codec = TableCodec().fit(pc.surrogate, pc.specs)
+    x_num, x_cat = codec.encode(pc.prepare(df))
+    assert len(x_cat) == len(df)
