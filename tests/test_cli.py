@@ -24,9 +24,16 @@ def run(*args, check=True, timeout=600):
     return proc
 
 
+def _default_signals():
+    # A job started in the background (`cmd &`) inherits SIGINT ignored, and tabsyn keeps a signal its
+    # caller ignores; the signal tests need the foreground's default, whatever runs the suite.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def start(*args):
     return subprocess.Popen([sys.executable, "-m", "tabsyn", *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_signals)
 
 
 def partial_files(folder):
