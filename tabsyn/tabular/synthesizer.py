@@ -88,9 +88,9 @@ class TabSynthesizer(BaseSynthesizer):
         Seconds of each stage of fit: "schema" (column kinds, validation split), "codec"
         (fit and encode), "estimate", "vae", "latents" (encoding every row), "denoiser",
         "guard" (the privacy guard's index).
-    fit_estimate_ : FitEstimate
+    fit_estimate_ : FitEstimate or None
         How long the training steps were expected to take, measured on a few of them before
-        training (:mod:`tabsyn.tabular.estimate`).
+        training (:mod:`tabsyn.tabular.estimate`); None after a DP fit.
 
     Warns
     -----
@@ -151,6 +151,9 @@ class TabSynthesizer(BaseSynthesizer):
         check_bool(self.verbose, "verbose")
         check_n_jobs(self.n_jobs)
         resolve_device(self.device)
+        if self.dp_delta is not None and self.dp_epsilon is None:
+            raise ValueError(f"dp_delta={self.dp_delta!r} needs dp_epsilon, the epsilon it goes with; without "
+                             f"dp_epsilon the fit is not differentially private")
 
     def fit(self, df: pd.DataFrame, y=None) -> "TabSynthesizer":
         """Learn the table ``df``; returns ``self``. ``y`` is ignored (scikit-learn API)."""

@@ -69,6 +69,7 @@ def test_dp_model_file_holds_no_training_rows(dp_model, named, tmp_path):
     (dict(dp_epsilon="3"), "dp_epsilon must be a positive finite number"),
     (dict(dp_epsilon=1.0, dp_delta=0.5), r"dp_delta must be in \(0, 1/n\)"),
     (dict(dp_epsilon=1.0, dp_delta=0.0), r"dp_delta must be in \(0, 1/n\)"),
+    (dict(dp_delta=1e-6), "dp_delta=1e-06 needs dp_epsilon"),
 ])
 def test_bad_budgets_are_refused_before_any_work(named, kw, message):
     with pytest.raises(ValueError, match=message):
