@@ -42,7 +42,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from suite import SEED, machine, split, versions  # noqa: E402
+from suite import SEED, fmt_or_dash, machine, split, versions  # noqa: E402
 
 TARGET = "arr_delay"
 
@@ -171,7 +171,7 @@ def table_lines(record: dict) -> list[str]:
              f"| {f['fit_seconds']:.0f} | {f['fit_peak_rss_mb']:.0f} | {f['dataframe_mb']:.0f} | {f['encoded_mb']:.0f} "
              f"| {f['steps_run']['vae']} / {f['steps_run']['diffusion']} | {f['quality']:.4f} "
              f"| {f['pair_trends']:.4f} | {f['detection_train']:.3f} | {hold} "
-             f"| {_num(eff.get('synthetic'))} / {_num(eff.get('real'))} |", "",
+             f"| {fmt_or_dash(eff.get('synthetic'))} / {fmt_or_dash(eff.get('real'))} |", "",
              f"`tabsyn sample` to Parquet shards ({s[0]['shards']} shards, {s[0]['jobs']} processes at a time, "
              f"one thread each; privacy guard {'on' if record['privacy_guard'] else 'off'}):", "",
              "| rows | seconds | rows/s | peak RSS MB (largest shard process) | Parquet MB |", "|---|---|---|---|---|",
@@ -181,10 +181,6 @@ def table_lines(record: dict) -> list[str]:
         lines += ["", f"Peak RSS ratio, {s[-1]['rows']:,} to {s[0]['rows']:,} rows: "
                       f"{record['peak_ratio_largest_to_smallest']:.2f} (target <= 1.5)"]
     return lines
-
-
-def _num(x) -> str:
-    return "-" if x is None else f"{x:.3f}"
 
 
 def main(argv: list[str] | None = None) -> int:

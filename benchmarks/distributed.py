@@ -45,7 +45,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from big_table import TARGET, run_child  # noqa: E402
-from suite import machine, split, versions  # noqa: E402
+from suite import fmt_or_dash, machine, split, versions  # noqa: E402
 
 FIGURES = ("vae_val_recon", "diffusion_val_loss", "quality", "pair_trends", "detection_train", "detection_holdout",
            "efficacy_rmse")
@@ -121,7 +121,8 @@ def table_lines(record: dict) -> list[str]:
         lines.append(f"| {f['processes']} | {f['seed']} | {f['fit_seconds']:.0f} | {f['peak_rss_mb']:.0f} "
                      f"| {f['steps_run']['vae']} / {f['steps_run']['diffusion']} | {f['vae_val_recon']:.4f} "
                      f"| {f['diffusion_val_loss']:.4f} | {f['quality']:.4f} | {f['pair_trends']:.4f} "
-                     f"| {f['detection_train']:.3f} | {_num(f['detection_holdout'])} | {_num(f['efficacy_rmse'])} |")
+                     f"| {f['detection_train']:.3f} | {fmt_or_dash(f['detection_holdout'])} "
+                     f"| {fmt_or_dash(f['efficacy_rmse'])} |")
     lines += ["", "| figure | mean, 1 process | mean, 2 processes | gap | noise (larger seed range) | within noise |",
               "|---|---|---|---|---|---|"]
     for name in FIGURES:
@@ -134,10 +135,6 @@ def table_lines(record: dict) -> list[str]:
         lines += ["", f"Fit wall time: {m['1']:.0f} s with 1 process, {m['2']:.0f} s with 2: a speed-up of "
                       f"{c['speed_up']:.2f}x on this {record['machine']['cores']}-core machine."]
     return lines
-
-
-def _num(x) -> str:
-    return "-" if x is None else f"{x:.3f}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -63,6 +63,11 @@ def split(name: str, rows: int | None = None) -> tuple[pd.DataFrame, pd.DataFram
     return train, holdout, target
 
 
+def fmt_or_dash(x) -> str:
+    """A score for a results table: three decimals, or "-" where it was not computed."""
+    return "-" if x is None else f"{x:.3f}"
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far, in MiB.
 
