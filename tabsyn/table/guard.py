@@ -196,8 +196,7 @@ class PrivacyGuard:
         exact = np.isin(row_keys(frame, self.specs), self.keys_)
         threshold = self.threshold(quantile)
         if threshold > 0:
-            d = self.space_.nearest(self.space_.transform(frame), self.points_)
-            close = (d < threshold) & ~exact
+            close = self.space_.within(self.space_.transform(frame), self.points_, threshold) & ~exact
         return exact, close
 
     def settle(self, report: GuardReport, frame: pd.DataFrame, left: np.ndarray, *, strict: bool = False,

@@ -51,6 +51,24 @@ def test_categories_compared_by_code_give_the_one_hot_distances(adult, monkeypat
     np.testing.assert_allclose(space.nearest(query, ref, block=3000), expected, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("pairwise_up_to", [0, 4, 10**6])
+def test_nearest_and_within_search_the_row_groups_first_and_match_brute_force(adult, monkeypatch, pairwise_up_to):
+    """Rows are compared within their group (category slots and missing flags) pair by pair or by a matrix
+    product, the rest with every row; the distances, and within()'s answers, are brute force's."""
+    df = adult.head(900).reset_index(drop=True)
+    df["age"] = df["age"].astype(float).mask(np.random.default_rng(0).random(len(df)) < 0.3)  # missing flags
+    space = RowSpace(infer_schema(df)).fit(df.iloc[:600])
+    ref = space.transform(df.iloc[:600])
+    query = space.transform(pd.concat([df.iloc[600:], df.iloc[:50]]))  # 50 copies: distance 0
+    R, Q = space.dense(ref), space.dense(query)
+    brute = np.sqrt(((Q[:, None, :] - R[None, :, :]) ** 2).sum(-1).min(1))
+    assert (brute[-50:] == 0).all() and (brute > 1).any() and ((brute > 0) & (brute < 1)).any()
+    monkeypatch.setattr(rows, "PAIRWISE_GROUP", pairwise_up_to)
+    np.testing.assert_allclose(space.nearest(query, ref, block=20_000), brute, rtol=1e-9, atol=1e-12)
+    for radius in (0.0, 0.2, 0.5, 1.0, 1.3):
+        np.testing.assert_array_equal(space.within(query, ref, radius, block=20_000), brute < radius)
+
+
 def test_a_copied_row_is_at_distance_exactly_zero_and_a_changed_category_at_one(adult):
     df = adult.head(300).reset_index(drop=True)
     space = RowSpace(infer_schema(df)).fit(df)
