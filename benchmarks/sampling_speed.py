@@ -1,21 +1,25 @@
-"""Sampling speed against fidelity: Heun steps, network precision and row-block size, on one fitted model.
+"""Sampling speed against fidelity: solver, noise levels, network precision and row-block size, on one fitted model.
 
 Fits ``TabSynthesizer()`` (defaults) once on a table's training split (the suite's
 protocol: shuffle seed 0, 80/20), keeps the model in ``benchmarks/.cache/``, then
 samples as many rows as the training split under each sampling configuration and
 scores them with ``tabsyn.evaluate`` (quality, pair trends, detection AUC against the
 training rows and against the holdout). Rows/s is the median of ``--repeats`` timed
-runs of 8,192 rows, after a warm-up. Writes ``benchmarks/results/sampling_speed_<table>.json``
-and prints a markdown table (pasted into benchmarks/ABLATIONS.md).
+runs of 8,192 rows, after a warm-up, without the privacy guard and with it (its
+default quantile); the seconds of 8,192 rows are split into the sampler (noise to
+latents), the VAE decoder (latents to codes) and the codec (codes to a DataFrame).
+Writes ``benchmarks/results/sampling_speed_<table>.json`` and prints a markdown table
+(pasted into benchmarks/ABLATIONS.md).
 
     python benchmarks/sampling_speed.py --dataset adult                 # about 10 minutes on 2 cores
-    python benchmarks/sampling_speed.py --dataset default --steps 30 12
+    python benchmarks/sampling_speed.py --dataset default --samplers heun dpm2m --steps 16 12
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 import sys
 import time
 from datetime import datetime, timezone
@@ -30,77 +34,125 @@ from suite import SEED, machine, split, versions  # noqa: E402
 
 import tabsyn  # noqa: E402
 from tabsyn import TabSynthesizer  # noqa: E402
+from tabsyn.diffusion.sampler import denoiser_calls  # noqa: E402
+from tabsyn.tabular.presets import PRESETS  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 
 
-def fitted(dataset: str, train) -> TabSynthesizer:
-    """The default model of ``dataset``'s training split, fitted once and cached (keyed by the tabsyn commit)."""
-    path = CACHE / f"sampling_speed_{dataset}.tabsyn"
+def fitted(dataset: str, train, name: str, preset: dict) -> TabSynthesizer:
+    """The default model of ``dataset``'s training split (the default preset changed by ``preset``, for
+    ablations), fitted once and cached as ``benchmarks/.cache/NAME.tabsyn`` (delete it after a change)."""
+    path = CACHE / f"{name}.tabsyn"
     if path.exists():
         return tabsyn.load(path)
     start = time.perf_counter()
+    PRESETS["default"] = replace(PRESETS["default"], **preset)
     synth = TabSynthesizer(random_state=SEED, verbose=False).fit(train)
-    print(f"fit {dataset}: {time.perf_counter() - start:.0f} s", flush=True)
+    stages = ", ".join(f"{k} {v:.0f} s" for k, v in synth.fit_stages_.items())
+    print(f"fit {dataset}: {time.perf_counter() - start:.0f} s ({stages})", flush=True)
     CACHE.mkdir(exist_ok=True)
     synth.save(path)
     return synth
 
 
-def rows_per_second(synth: TabSynthesizer, repeats: int, n: int = 8192) -> float:
-    synth.sample(1024, random_state=1)  # warm-up
+def rows_per_second(synth: TabSynthesizer, repeats: int, n: int = 8192, guard: bool = False) -> float:
+    synth.sample(1024, random_state=1, privacy_guard=guard)  # warm-up
     times = []
     for r in range(repeats):
         start = time.perf_counter()
-        synth.sample(n, random_state=100 + r, batch_size=n)
+        synth.sample(n, random_state=100 + r, batch_size=n, privacy_guard=guard)
         times.append(time.perf_counter() - start)
     return n / float(np.median(times))
+
+
+def stage_seconds(synth: TabSynthesizer, n: int = 8192) -> dict:
+    """Seconds of each part of sampling ``n`` rows: sampler, VAE decoder, codec."""
+    from tabsyn.base import position_noise
+    from tabsyn.tabular.sampling import RowBlocks
+    from tabsyn.threads import torch_threads
+
+    model = synth.model_
+    positions = np.arange(n, dtype=np.int64)
+    with torch_threads(synth.n_jobs):
+        blocks = RowBlocks(positions, model.row_block)
+        start = time.perf_counter()
+        z = model._latents(position_noise(0, positions, model.dim), blocks, None, 1.0)
+        latents = time.perf_counter()
+        x_num, x_cat = model._decode(z, blocks)
+        decoded = time.perf_counter()
+        model.codec.decode(x_num, x_cat, positions=positions)
+        done = time.perf_counter()
+    return {"sampler": latents - start, "decoder": decoded - latents, "codec": done - decoded}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="adult")
+    parser.add_argument("--samplers", nargs="+", default=["heun"], help="ODE solvers (heun, dpm2m)")
     parser.add_argument("--steps", type=int, nargs="+", default=[30, 20, 15, 12, 10, 8])
+    parser.add_argument("--sigma-max", type=float, nargs="+", default=[80.0], help="noise levels to start from")
+    parser.add_argument("--configs", nargs="+", default=None, metavar="SAMPLER:LEVELS:SIGMA_MAX",
+                        help="these (sampler, levels, sigma_max) instead of the grid of the three options above")
     parser.add_argument("--precisions", nargs="+", default=["float32", "bfloat16"])
     parser.add_argument("--blocks", type=int, nargs="+", default=[512, 2048])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--name", default=None,
+                        help="results file benchmarks/results/NAME.json (default: sampling_speed_<dataset>)")
+    parser.add_argument("--preset", type=json.loads, default={},
+                        help='changes to the default preset for the fit, as JSON: \'{"denoiser_width": 512}\'')
     args = parser.parse_args(argv)
     train, holdout, target = split(args.dataset)
-    synth = fitted(args.dataset, train)
+    name = args.name or f"sampling_speed_{args.dataset}"
+    synth = fitted(args.dataset, train, name, args.preset)
     model = synth.model_
     results = []
-    for block in args.blocks:
-        for precision in args.precisions:
-            for steps in args.steps:
-                model.sampling_steps, model.precision, model.row_block = steps, precision, block
-                speed = rows_per_second(synth, args.repeats)
-                start = time.perf_counter()
-                synthetic = synth.sample(len(train), random_state=SEED)
-                seconds = time.perf_counter() - start
-                scores = tabsyn.evaluate(train, synthetic, holdout=holdout, target=target,
-                                         random_state=SEED).to_dict()
-                det = scores["detection"]
-                record = {"steps": steps, "precision": precision, "row_block": block, "rows_per_second": speed,
-                          "sample_seconds": seconds, "quality": scores["fidelity"]["quality_score"],
-                          "pair_trends": scores["fidelity"]["column_pair_trends"],
-                          "column_shapes": scores["fidelity"]["column_shapes"],
-                          "detection_train": det["roc_auc"], "detection_holdout": det.get("roc_auc_holdout"),
-                          "efficacy": scores.get("efficacy", {}).get("synthetic")}
-                results.append(record)
-                print(json.dumps(record), flush=True)
+    solvers = [(sampler, steps, top) for sampler in args.samplers for steps in args.steps for top in args.sigma_max]
+    if args.configs:
+        solvers = [(c.split(":")[0], int(c.split(":")[1]), float(c.split(":")[2])) for c in args.configs]
+    configs = [(b, p, *solver) for b in args.blocks for p in args.precisions for solver in solvers]
+    for block, precision, sampler, steps, top in configs:
+        model.sampling_steps, model.precision, model.row_block = steps, precision, block
+        model.sampler, model.sigma_max = sampler, top
+        speed = rows_per_second(synth, args.repeats)
+        guarded = rows_per_second(synth, args.repeats, guard=True)
+        stages = stage_seconds(synth)
+        start = time.perf_counter()
+        synthetic = synth.sample(len(train), random_state=SEED)
+        seconds = time.perf_counter() - start
+        scores = tabsyn.evaluate(train, synthetic, holdout=holdout, target=target,
+                                 random_state=SEED).to_dict()
+        det = scores["detection"]
+        record = {"sampler": sampler, "steps": steps, "sigma_max": top,
+                  "denoiser_calls": denoiser_calls(sampler, steps),
+                  "precision": precision, "row_block": block, "rows_per_second": speed,
+                  "rows_per_second_guard": guarded, "stage_seconds_8192": stages,
+                  "sample_seconds": seconds, "quality": scores["fidelity"]["quality_score"],
+                  "pair_trends": scores["fidelity"]["column_pair_trends"],
+                  "column_shapes": scores["fidelity"]["column_shapes"],
+                  "detection_train": det["roc_auc"], "detection_holdout": det.get("roc_auc_holdout"),
+                  "efficacy": scores.get("efficacy", {}).get("synthetic")}
+        results.append(record)
+        print(json.dumps(record), flush=True)
     out = {"dataset": args.dataset, "rows": len(train), "torch_threads": torch.get_num_threads(),
+           "preset_changes": args.preset, "fit_seconds": synth.fit_seconds_, "fit_stages": synth.fit_stages_,
            "machine": machine(), "versions": versions(), "results": results,
            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
            "command": "python benchmarks/sampling_speed.py " + " ".join(argv or sys.argv[1:])}
-    (HERE / "results" / f"sampling_speed_{args.dataset}.json").write_text(json.dumps(out, indent=2, default=str))
-    print("| block | precision | Heun steps | rows/s | quality | pair trends | detection (train) "
-          "| detection (holdout) | ML efficacy |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    (HERE / "results" / f"{name}.json").write_text(json.dumps(out, indent=2, default=str))
+    print("| block | precision | sampler | sigma_max | levels | calls | rows/s | rows/s (guard) "
+          "| sampler / decoder / codec s "
+          "| quality | pair trends | detection (train) | detection (holdout) | ML efficacy |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         hold = "-" if r["detection_holdout"] is None else f"{r['detection_holdout']:.3f}"
         eff = "-" if r["efficacy"] is None else f"{r['efficacy']:.3f}"
-        print(f"| {r['row_block']} | {r['precision']} | {r['steps']} | {r['rows_per_second']:,.0f} "
+        st = r["stage_seconds_8192"]
+        print(f"| {r['row_block']} | {r['precision']} | {r['sampler']} | {r['sigma_max']:g} | {r['steps']} "
+              f"| {r['denoiser_calls']} "
+              f"| {r['rows_per_second']:,.0f} | {r['rows_per_second_guard']:,.0f} "
+              f"| {st['sampler']:.2f} / {st['decoder']:.2f} / {st['codec']:.2f} "
               f"| {r['quality']:.4f} | {r['pair_trends']:.4f} | {r['detection_train']:.3f} | {hold} | {eff} |")
     return 0
 

@@ -228,7 +228,8 @@ def fit_private(df: pd.DataFrame, specs: list[ColumnSpec], settings: Settings, p
         max_seconds=max(budget.remaining(), 1.0) if budget.seconds is not None else None,
         desc="diffusion (DP)", verbose=verbose)
     model = TabularModel(codec=codec, vae=vae, scaler=scaler, denoiser=denoiser.eval(),
-                         sampling_steps=settings.sampling_steps)
+                         sampling_steps=settings.sampling_steps, sampler=settings.sampler,
+                         sigma_max=settings.sigma_max)
     privacy = plan.spent(vae_steps, diffusion_steps)
     return model, {"vae": vae_history, "diffusion": diffusion_history}, privacy
 

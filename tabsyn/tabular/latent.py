@@ -22,7 +22,7 @@ from torch import nn
 from tabsyn import distributed
 from tabsyn.diffusion.denoiser import MLPDenoiser
 from tabsyn.diffusion.edm import EDMLoss, EDMPrecond
-from tabsyn.diffusion.sampler import heun_sample
+from tabsyn.diffusion.sampler import ode_sample
 from tabsyn.tabular.conditioning import ConditionLayout
 from tabsyn.tabular.fitting import epochs_for, minibatches, validation_schedule
 from tabsyn.tabular.presets import Settings
@@ -63,6 +63,14 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if device.type == "cuda":
         return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
     return "bfloat16" if device.type == "cpu" and cpu_has_bfloat16() else "float32"
+
+
+def network_precision(precision: str, device: torch.device):
+    """A context in which the network runs at ``precision`` (:func:`resolve_precision`): bfloat16 autocast,
+    or nothing for float32. Parameters, optimiser state and the ODE update stay float32 / float64."""
+    if resolve_precision(precision, device) == "bfloat16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 class LatentScaler:
@@ -114,8 +122,9 @@ class LatentDenoiser(nn.Module):
 
     @torch.no_grad()
     def sample(self, noise: torch.Tensor, *, steps: int, rows: RowWise, cond: torch.Tensor | None = None,
-               guidance_scale: float = 1.0, precision: str = "auto") -> torch.Tensor:
-        """Integrate the probability-flow ODE from standard normal ``noise`` (Heun, EDM grid).
+               guidance_scale: float = 1.0, precision: str = "auto", sampler: str = "heun",
+               sigma_max: float = 80.0) -> torch.Tensor:
+        """Integrate the probability-flow ODE from standard normal ``noise`` (``sampler``, EDM grid).
 
         ``rows(fn, *inputs, fill=...)`` evaluates the network row by row (fixed
         blocks, so a row never depends on the others). With a condition and
@@ -134,11 +143,9 @@ class LatentDenoiser(nn.Module):
             u = free(x, sigma)
             return u + guidance_scale * (d - u)
 
-        precision = resolve_precision(precision, noise.device)
-        autocast = (torch.autocast(noise.device.type, dtype=torch.bfloat16) if precision == "bfloat16"
-                    else contextlib.nullcontext())
-        with autocast:
-            return heun_sample(free if cond is None else conditioned, noise, num_steps=steps).float()
+        with network_precision(precision, noise.device):
+            return ode_sample(free if cond is None else conditioned, noise, sampler=sampler, num_steps=steps,
+                              sigma_max=sigma_max).float()
 
     def to_state(self) -> dict:
         return {"config": asdict(self.cfg), "weights": {k: v.detach().cpu() for k, v in self.state_dict().items()}}
@@ -171,7 +178,8 @@ def fit_denoiser(z: torch.Tensor, x_num: torch.Tensor, x_cat: torch.Tensor, cat_
     def loss_fn(idx):
         known = layout.random_known(len(idx), s.condition_rate, z.device)
         cond = layout.vector(num_train[idx], cat_train[idx], *known)
-        return loss(net, z_train[idx], cond=cond).mean()
+        with network_precision(s.diffusion_precision, z.device):  # validation stays float32
+            return loss(net, z_train[idx], cond=cond).mean()
 
     def validate(model):
         # Fixed noise, so successive evaluations compare like with like; the held-out rows a block at
@@ -205,7 +213,9 @@ def denoiser_probe(columns: int, x_num: torch.Tensor, x_cat: torch.Tensor, cat_s
     def step() -> None:
         cond = denoiser.layout.vector(num, cat, *denoiser.layout.random_known(len(idx), s.condition_rate, device))
         optimizer.zero_grad(set_to_none=True)
-        loss(denoiser, z, cond=cond).mean().backward()
+        with network_precision(s.diffusion_precision, device):
+            value = loss(denoiser, z, cond=cond).mean()
+        value.backward()
         optimizer.step()
         if ema is not None:
             ema.update(denoiser)

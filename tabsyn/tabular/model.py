@@ -45,9 +45,12 @@ class TabularModel:
     """The fitted stages of a TabSynthesizer: codec -> VAE -> latent scaler -> latent denoiser."""
 
     def __init__(self, *, codec: TableCodec, vae: TabularVAE, scaler: LatentScaler, denoiser: LatentDenoiser,
-                 sampling_steps: int, precision: str = "auto", row_block: int = ROW_BLOCK):
+                 sampling_steps: int, sampler: str = "heun", sigma_max: float = 80.0, precision: str = "auto",
+                 row_block: int = ROW_BLOCK):
         self.codec, self.vae, self.scaler, self.denoiser = codec, vae.eval(), scaler, denoiser.eval()
-        self.sampling_steps = sampling_steps  # Heun steps (2 * steps - 1 denoiser calls)
+        self.sampling_steps = sampling_steps  # noise levels of the sampler
+        self.sampler = sampler                # "heun" (2 * steps - 1 denoiser calls) or "dpm2m" (steps calls)
+        self.sigma_max = sigma_max            # the noise level sampling starts from
         self.precision = precision            # of the denoiser's calls: "auto", "float32" or "bfloat16"
         self.row_block = row_block            # rows per network call (RowBlocks)
 
@@ -92,7 +95,8 @@ class TabularModel:
         with clock("denoiser"):
             denoiser, diffusion_history = fit_denoiser(z, x_num, x_cat, codec.cat_sizes, train_idx, val_idx, settings,
                                                        max_seconds=max(budget.remaining(), 1.0), verbose=verbose)
-        model = cls(codec=codec, vae=vae, scaler=scaler, denoiser=denoiser, sampling_steps=settings.sampling_steps)
+        model = cls(codec=codec, vae=vae, scaler=scaler, denoiser=denoiser, sampling_steps=settings.sampling_steps,
+                    sampler=settings.sampler, sigma_max=settings.sigma_max)
         return model, {"vae": vae_history, "diffusion": diffusion_history}
 
     @property
@@ -144,7 +148,8 @@ class TabularModel:
                  guidance_scale: float) -> torch.Tensor:
         x = torch.from_numpy(noise).float().to(self.device)
         cond = None if known is None else torch.from_numpy(known.cond).to(self.device)
-        return self.denoiser.sample(x, steps=self.sampling_steps, rows=blocks, cond=cond,
+        return self.denoiser.sample(x, steps=self.sampling_steps, sampler=self.sampler, sigma_max=self.sigma_max,
+                                    rows=blocks, cond=cond,
                                     guidance_scale=guidance_scale, precision=self.precision)
 
     @torch.no_grad()
@@ -227,6 +232,8 @@ class TabularModel:
             "scaler": self.scaler.to_state(),
             "denoiser": self.denoiser.to_state(),
             "sampling_steps": self.sampling_steps,
+            "sampler": self.sampler,
+            "sigma_max": self.sigma_max,
             "precision": self.precision,
             "row_block": self.row_block,
         }
@@ -243,5 +250,7 @@ class TabularModel:
                                  f"({str(exc).splitlines()[0]} ...); fit the model again") from None
         return cls(codec=TableCodec.from_state(state["codec"]), vae=vae,
                    scaler=LatentScaler.from_state(state["scaler"]), denoiser=denoiser,
-                   sampling_steps=int(state["sampling_steps"]), precision=state["precision"],
+                   sampling_steps=int(state["sampling_steps"]), sampler=state.get("sampler", "heun"),
+                   sigma_max=float(state.get("sigma_max", 80.0)),
+                   precision=state["precision"],
                    row_block=int(state["row_block"]))

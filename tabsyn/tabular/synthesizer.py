@@ -46,6 +46,10 @@ class TabSynthesizer(BaseSynthesizer):
         Override the preset's value. Budgets are optimiser steps (rounded up to whole epochs). By
         default the batch follows the table: smaller for fewer rows, and for the VAE on a wide table
         (:mod:`tabsyn.tabular.presets`); a ``batch_size`` given is both stages' batch.
+    sampler : {"heun", "dpm2m"}, optional
+        The solver that carries noise to latents (:mod:`tabsyn.diffusion.sampler`): Heun costs
+        2 * sampling_steps - 1 denoiser calls per row, DPM-Solver++(2M) sampling_steps calls.
+        Default: the preset's.
     time_budget : float, optional
         Wall-clock seconds for fit (40% VAE); stops a stage early (then not reproducible).
     validation_fraction : float, default=0.1
@@ -110,7 +114,7 @@ class TabSynthesizer(BaseSynthesizer):
 
     def __init__(self, *, preset: str = "default", vae_steps: int | None = None, diffusion_steps: int | None = None,
                  batch_size: int | None = None, d_token: int | None = None, denoiser_width: int | None = None,
-                 sampling_steps: int | None = None, time_budget: float | None = None,
+                 sampling_steps: int | None = None, sampler: str | None = None, time_budget: float | None = None,
                  validation_fraction: float = 0.1, max_int_levels: int = 20, device: str = "auto",
                  n_jobs: int | None = None, dp_epsilon: float | None = None, dp_delta: float | None = None,
                  random_state=None, verbose: bool = True):
@@ -121,6 +125,7 @@ class TabSynthesizer(BaseSynthesizer):
         self.d_token = d_token
         self.denoiser_width = denoiser_width
         self.sampling_steps = sampling_steps
+        self.sampler = sampler
         self.time_budget = time_budget
         self.validation_fraction = validation_fraction
         self.max_int_levels = max_int_levels
@@ -140,7 +145,7 @@ class TabSynthesizer(BaseSynthesizer):
     def _settings(self, n_train: int | None = None, n_columns: int | None = None) -> Settings:
         """The preset, scaled to ``n_train`` training rows and ``n_columns`` model columns (when given),
         with the overrides."""
-        return resolve_settings(self.preset, n_train, n_columns,
+        return resolve_settings(self.preset, n_train, n_columns, sampler=self.sampler,
                                 **{name: getattr(self, name) for name in OVERRIDABLE})
 
     def _validate_params(self) -> None:

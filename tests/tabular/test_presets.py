@@ -44,6 +44,13 @@ def test_overrides_are_taken_as_given_after_scaling():
     assert s.vae_steps == resolve_settings("default", 1800, batch_size=300).vae_steps
 
 
+def test_the_default_preset_samples_with_dpm2m_from_sigma_10_and_the_sampler_can_be_chosen():
+    s = resolve_settings("default", 26_000)
+    assert (s.sampler, s.sampling_steps, s.sigma_max, s.diffusion_precision) == ("dpm2m", 16, 10.0, "auto")
+    assert resolve_settings("default", 26_000, sampler="heun").sampler == "heun"
+    assert resolve_settings("paper").sampler == "heun" and resolve_settings("paper").sigma_max == 80.0
+
+
 def test_validation_runs_at_a_step_interval_not_every_epoch(adult_small):
     """A 1,350-row training split: the number of validations follows the steps, not the epochs."""
     synth = TabSynthesizer(preset="fast", vae_steps=60, diffusion_steps=120, random_state=0, verbose=False)

@@ -108,6 +108,7 @@ def test_bad_n_is_rejected(fitted, n, error, message):
     ({"vae_steps": 0}, "vae_steps must be a positive integer; got 0"),
     ({"validation_fraction": 0.7}, r"validation_fraction must be a number in \[0.0, 0.5\); got 0.7"),
     ({"random_state": "seed"}, "random_state must be None, a non-negative int"),
+    ({"sampler": "euler"}, r"sampler must be one of \['heun', 'dpm2m'\]; got 'euler'"),
 ])
 def test_bad_parameters_are_rejected_at_fit(adult_small, params, message):
     with pytest.raises((ValueError, TypeError), match=message):
@@ -123,6 +124,24 @@ def test_save_and_tabsyn_load_give_identical_samples(fitted, tmp_path):
     assert loaded.history_["vae"].records == fitted.history_["vae"].records
     assert (loaded.fit_seconds_, loaded.fit_stages_) == (fitted.fit_seconds_, fitted.fit_stages_)
     assert loaded.fit_estimate_ == fitted.fit_estimate_
+
+
+def test_the_sampler_chosen_at_fit_is_kept_in_the_file_and_changes_only_the_solver(fitted, tmp_path):
+    """The same fitted networks sampled by DPM-Solver++(2M) instead of Heun: other rows, same columns; the
+    choice is a setting, in the file, and older files (no "sampler" in the state) read as Heun."""
+    other = TabSynthesizer(random_state=0, sampler="dpm2m", **{k: v for k, v in fitted.get_params().items()
+                                                               if k not in ("random_state", "sampler")})
+    assert other._settings().sampler == "dpm2m" and fitted.settings_["sampler"] == "heun"
+    path = tmp_path / "model.tabsyn"
+    fitted.save(path)
+    loaded = tabsyn.load(path)
+    loaded.model_.sampler = "dpm2m"
+    heun, dpm = fitted.sample(200, random_state=9), loaded.sample(200, random_state=9)
+    assert list(dpm.columns) == list(heun.columns) and (dpm.dtypes == heun.dtypes).all()
+    assert not dpm.equals(heun)
+    state = fitted.model_.to_state()
+    del state["sampler"]
+    assert type(fitted.model_).from_state(state).sampler == "heun"
 
 
 def test_joblib_round_trip_gives_identical_samples_and_continues_the_stream(fitted, tmp_path):
