@@ -33,6 +33,13 @@ def denoiser_calls(sampler: str, num_steps: int) -> int:
     return 2 * num_steps - 1 if sampler == "heun" else num_steps
 
 
+def _float64(denoiser: Denoiser, dtype: torch.dtype) -> Denoiser:
+    """``denoiser`` called in ``dtype`` on float64 states, its output back in float64 for the update."""
+    def call(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        return denoiser(x.to(dtype), sigma.to(dtype).expand(len(x))).to(torch.float64)
+    return call
+
+
 def edm_sigmas(num_steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0) -> torch.Tensor:
     """The rho-spaced noise levels sigma_0 = sigma_max > ... > sigma_{N-1} = sigma_min, then 0."""
     if num_steps < 2:
@@ -59,11 +66,7 @@ def heun_sample(
     denoiser calls in all.
     """
     t_steps = edm_sigmas(num_steps, sigma_min, sigma_max, rho).to(noise.device)
-    dtype = noise.dtype
-
-    def D(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        sigma = t.to(dtype).expand(len(x))
-        return denoiser(x.to(dtype), sigma).to(torch.float64)
+    D = _float64(denoiser, noise.dtype)
 
     x_next = noise.to(torch.float64) * t_steps[0]
     for i, (t_cur, t_next) in enumerate(zip(t_steps[:-1], t_steps[1:])):
@@ -96,11 +99,11 @@ def dpm2m_sample(
     denoiser is called in the noise's dtype.
     """
     sigmas = edm_sigmas(num_steps, sigma_min, sigma_max, rho).to(noise.device)
-    dtype = noise.dtype
+    D = _float64(denoiser, noise.dtype)
     x = noise.to(torch.float64) * sigmas[0]
     previous, h_previous = None, None
     for sigma, sigma_next in zip(sigmas[:-1], sigmas[1:]):
-        denoised = denoiser(x.to(dtype), sigma.to(dtype).expand(len(x))).to(torch.float64)
+        denoised = D(x, sigma)
         if sigma_next == 0:
             return denoised
         h = torch.log(sigma / sigma_next)

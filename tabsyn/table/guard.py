@@ -196,7 +196,10 @@ class PrivacyGuard:
         exact = np.isin(row_keys(frame, self.specs), self.keys_)
         threshold = self.threshold(quantile)
         if threshold > 0:
-            close = self.space_.within(self.space_.transform(frame), self.points_, threshold) & ~exact
+            if getattr(self, "_index", None) is None:  # the training rows' groups, sorted once per guard
+                self._index = self.space_.group_index(self.points_)
+            close = self.space_.within(self.space_.transform(frame), self.points_, threshold,
+                                       index=self._index) & ~exact
         return exact, close
 
     def settle(self, report: GuardReport, frame: pd.DataFrame, left: np.ndarray, *, strict: bool = False,

@@ -111,6 +111,13 @@ class RowPoints(NamedTuple):
         return RowPoints(self.numbers[index], self.codes[index])
 
 
+class GroupIndex(NamedTuple):
+    """Reference rows sorted by :meth:`RowSpace.group_keys`: ``order`` of the rows, their sorted ``keys``."""
+
+    order: np.ndarray
+    keys: np.ndarray
+
+
 class RowSpace:
     """Learns the distance space from reference rows; see the module docstring.
 
@@ -192,8 +199,15 @@ class RowSpace:
             return np.zeros(len(points), dtype=np.uint64)
         return pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).to_numpy()
 
+    def group_index(self, reference: RowPoints) -> GroupIndex:
+        """``reference``'s rows sorted by group, for :meth:`nearest` and :meth:`within` (a caller that
+        searches one reference many times, as the privacy guard does, builds it once)."""
+        keys = self.group_keys(reference)
+        order = np.argsort(keys, kind="stable")
+        return GroupIndex(order, keys[order])
+
     def nearest(self, query: RowPoints, reference: RowPoints, *, dtype=np.float64,
-                block: int = 2**23) -> np.ndarray:
+                block: int = 2**23, index: GroupIndex | None = None) -> np.ndarray:
         """Each query row's Euclidean distance to its closest reference row.
 
         Two passes find the closest row, then its distance is computed again directly, as the
@@ -209,16 +223,18 @@ class RowSpace:
 
         Taken a block at a time: no block of rows or distances holds more than about
         ``block`` numbers, so memory stays bounded whatever the numbers of rows and levels.
+        ``index`` is :meth:`group_index` of ``reference`` (built here if not given).
         """
         if len(reference) == 0:
             return np.full(len(query), np.inf)
-        best, which = self._within_groups(query, reference, block)
+        best, which = self._within_groups(query, reference, block, index)
         rest = np.flatnonzero(~(best < 1.0 - 1e-6))  # 1e-6: rounding must not skip a row 1 away elsewhere
         if len(rest):
             which[rest] = self._closest(query.take(rest), reference, dtype, block)[1]
         return self._exact(query, reference, which, block)
 
-    def within(self, query: RowPoints, reference: RowPoints, radius: float, *, block: int = 2**23) -> np.ndarray:
+    def within(self, query: RowPoints, reference: RowPoints, radius: float, *, block: int = 2**23,
+               index: GroupIndex | None = None) -> np.ndarray:
         """Whether each query row has a reference row closer than ``radius`` (``nearest(...) < radius``).
 
         For a radius up to 1 only the rows of the same group (:meth:`group_keys`) can be that
@@ -226,15 +242,16 @@ class RowSpace:
         a sample costs a small part of a full nearest-row search.
         """
         if radius > 1.0 or len(reference) == 0:
-            return self.nearest(query, reference, block=block) < radius
-        best, which = self._within_groups(query, reference, block)
+            return self.nearest(query, reference, block=block, index=index) < radius
+        best, which = self._within_groups(query, reference, block, index)
         out = np.zeros(len(query), dtype=bool)
         near = np.flatnonzero(best < radius * radius + 1e-6)  # candidates; their distances are recomputed
         if len(near):
             out[near] = self._exact(query.take(near), reference, which[near], block) < radius
         return out
 
-    def _within_groups(self, query: RowPoints, reference: RowPoints, block: int) -> tuple[np.ndarray, np.ndarray]:
+    def _within_groups(self, query: RowPoints, reference: RowPoints, block: int,
+                       index: GroupIndex | None) -> tuple[np.ndarray, np.ndarray]:
         """Per query row: the smallest squared distance to a reference row of its group and that row
         (inf and 0 where its group has none).
 
@@ -242,8 +259,7 @@ class RowSpace:
         a group of more than ``PAIRWISE_GROUP`` rows gets a blocked matrix product (on Magic, whose
         rows all share one group, pair by pair was 20x slower than the product).
         """
-        order = np.argsort(ref_keys := self.group_keys(reference), kind="stable")
-        ref_keys = ref_keys[order]
+        order, ref_keys = index if index is not None else self.group_index(reference)
         q_keys = self.group_keys(query)
         lo, hi = np.searchsorted(ref_keys, q_keys, "left"), np.searchsorted(ref_keys, q_keys, "right")
         count = hi - lo
