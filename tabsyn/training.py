@@ -114,6 +114,7 @@ class TrainConfig:
     max_seconds: float | None = None  # wall-clock budget for this loop (checked after every step)
     grad_clip: float | None = None  # max global gradient norm
     warmup_steps: int = 0           # linear learning-rate warm-up, in optimiser steps
+    decay_steps: int = 0            # cosine learning-rate decay to 0 over this many optimiser steps (0: none)
     ema_decay: float | None = None  # keep EMA weights (used for validation and kept at the end)
     eval_every: int = 1             # validate every this many epochs
 
@@ -143,6 +144,23 @@ class History:
         return cls(list(d["records"]), d["best_epoch"], d["best_value"], d["stop_reason"])
 
 
+def lr_factor(step: int, warmup_steps: int, decay_steps: int) -> float:
+    """The learning rate's multiplier for optimiser step ``step`` (from 0): a linear warm-up over
+    ``warmup_steps``, then, if ``decay_steps``, a cosine from 1 down to 0 at step ``decay_steps``.
+
+    Examples
+    --------
+    >>> lr_factor(0, 10, 0), lr_factor(20, 10, 0)
+    (0.1, 1.0)
+    >>> round(lr_factor(50, 0, 100), 3), lr_factor(100, 0, 100)
+    (0.5, 0.0)
+    """
+    factor = min(1.0, (step + 1) / warmup_steps) if warmup_steps > 0 else 1.0
+    if decay_steps > 0:
+        factor *= 0.5 * (1.0 + math.cos(math.pi * min(step, decay_steps) / decay_steps))
+    return factor
+
+
 def train(
     model: torch.nn.Module,
     *,
@@ -169,11 +187,9 @@ def train(
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     scheduler = None
-    if config.warmup_steps > 0:
-        warm = config.warmup_steps
+    if config.warmup_steps > 0 or config.decay_steps > 0:
         scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: min(1.0, (step + 1) / warm)
-        )
+            optimizer, lambda step: lr_factor(step, config.warmup_steps, config.decay_steps))
     ema = EMA(model, config.ema_decay) if config.ema_decay else None
     history = History()
     best_state: dict | None = None

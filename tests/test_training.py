@@ -82,6 +82,20 @@ def test_warmup_scales_the_first_steps():
     assert model.weight.item() == pytest.approx(0.1, rel=1e-3)
 
 
+def test_cosine_decay_follows_the_schedule_and_ends_at_zero():
+    """Loss = -w (Adam's step is about lr): each step moves w by the scheduled rate."""
+    model = torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(0.0)
+    steps = 8
+    train(model, config=TrainConfig(max_epochs=steps, lr=1.0, decay_steps=steps),
+          batches=lambda: [0], loss_fn=lambda _: -model.weight.sum(), verbose=False)
+    expected = sum(tabsyn.training.lr_factor(k, 0, steps) for k in range(steps))
+    assert model.weight.item() == pytest.approx(expected, rel=1e-3)
+    assert tabsyn.training.lr_factor(steps, 0, steps) == 0.0
+    assert tabsyn.training.lr_factor(steps - 1, 0, steps) < 0.05
+
+
 # -- EMA with validation ---------------------------------------------------------------------------
 def test_ema_weights_are_validated_and_the_best_ones_end_in_the_model():
     # One step an epoch on loss = -w, so the raw weight keeps moving; the EMA trails it.

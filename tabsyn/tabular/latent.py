@@ -24,7 +24,7 @@ from tabsyn.diffusion.denoiser import MLPDenoiser
 from tabsyn.diffusion.edm import EDMLoss, EDMPrecond
 from tabsyn.diffusion.sampler import ode_sample
 from tabsyn.tabular.conditioning import ConditionLayout
-from tabsyn.tabular.fitting import epochs_for, minibatches, validation_schedule
+from tabsyn.tabular.fitting import epochs_for, minibatches, steps_per_epoch, validation_schedule
 from tabsyn.tabular.presets import Settings
 from tabsyn.training import EMA, History, TrainConfig, train
 
@@ -190,8 +190,10 @@ def fit_denoiser(z: torch.Tensor, x_num: torch.Tensor, x_cat: torch.Tensor, cat_
         return {"val_loss": total / (4 * z_val.numel())}
 
     every, patience = validation_schedule(s.eval_every_steps, s.patience_steps, len(train_idx), batch)
-    config = TrainConfig(max_epochs=epochs_for(s.diffusion_steps, len(train_idx), batch), lr=s.diffusion_lr,
-                         patience=patience, max_seconds=max_seconds, ema_decay=s.ema_decay, eval_every=every)
+    epochs = epochs_for(s.diffusion_steps, len(train_idx), batch)
+    decay = epochs * steps_per_epoch(len(train_idx), batch) if s.diffusion_schedule == "cosine" else 0
+    config = TrainConfig(max_epochs=epochs, lr=s.diffusion_lr, patience=patience, max_seconds=max_seconds,
+                         ema_decay=s.ema_decay, eval_every=every, decay_steps=decay)
     history = train(denoiser, config=config, batches=minibatches(len(train_idx), batch), loss_fn=loss_fn,
                     validate=validate, monitor="val_loss", desc="diffusion", verbose=verbose)
     return denoiser.eval(), history

@@ -43,3 +43,25 @@ def test_the_denoiser_trains_at_the_presets_precision_and_keeps_float32_weights(
     assert seen and set(seen) == {expected}
     assert {p.dtype for p in synth.model_.denoiser.parameters()} == {torch.float32}
     assert synth.sample(50, random_state=0).notna().any().all()
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_the_denoisers_learning_rate_follows_the_presets_schedule(adult_small, tiny_settings, monkeypatch, schedule):
+    monkeypatch.setitem(presets.PRESETS, "fast", replace(presets.PRESETS["fast"], diffusion_schedule=schedule))
+    rates = []
+    step = torch.optim.Adam.step
+
+    def recording(self, *args, **kwargs):
+        rates.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording)
+    synth = TabSynthesizer(random_state=0, **tiny_settings).fit(adult_small.head(400))
+    denoiser_rates = rates[-synth.settings_["diffusion_steps"]:]  # the VAE's steps came first
+    lr = synth.settings_["diffusion_lr"]
+    if schedule == "constant":
+        assert denoiser_rates == [lr] * len(denoiser_rates)
+    else:
+        assert denoiser_rates[0] <= lr
+        assert all(a > b for a, b in zip(denoiser_rates, denoiser_rates[1:]))
+        assert denoiser_rates[-1] < 0.05 * lr
