@@ -13,6 +13,10 @@ by side in the two arrays the VAE reads:
   datetime column that had missing values, so missingness is learned jointly
   with everything else and regenerated at its real rate.
 
+An ``x_cat`` column that is a function of another in training (Adult's
+``education-num`` of ``education``) is written from that column's code on decode
+(:mod:`~tabsyn.tabular.codec.dependencies`), so generated rows keep the identity.
+
 :meth:`TableCodec.decode` rebuilds a DataFrame with the original column labels,
 order and dtypes; ID columns get new keys. Draws made while decoding (pooled
 categories, free-format keys) are functions of each row's position in the
@@ -34,6 +38,7 @@ import pandas as pd
 from tabsyn.table.schema import CATEGORICAL, DATETIME, ID, KINDS, NUMERICAL, ColumnSpec
 from tabsyn.tabular.codec.categorical import MAX_CATEGORIES, CategoricalCodec
 from tabsyn.tabular.codec.datetimes import DatetimeCodec
+from tabsyn.tabular.codec.dependencies import Derived, apply_derived, find_derived
 from tabsyn.tabular.codec.key import KeyCodec
 from tabsyn.tabular.codec.numeric import NumericCodec
 from tabsyn.tabular.codec.values import KnownValueError, listed
@@ -62,6 +67,9 @@ class TableCodec:
     max_categories : int, default=1000
         Most codes one categorical column gets; rarer levels share one code and
         are drawn back from their empirical distribution.
+    derive : bool, default=True
+        Find the ``x_cat`` columns that are functions of another in training and
+        decode them from it (:mod:`~tabsyn.tabular.codec.dependencies`).
 
     Attributes
     ----------
@@ -71,6 +79,8 @@ class TableCodec:
         Numerical model columns (the width of ``x_num``).
     cat_sizes : list of int
         Levels per ``x_cat`` column, the "is missing" flags included.
+    derived : list of Derived
+        The ``x_cat`` columns decode writes from another's code (:meth:`derived_columns` names them).
 
     Examples
     --------
@@ -79,8 +89,9 @@ class TableCodec:
     >>> codec.decode(x_num, x_cat, positions=np.arange(len(df)))     # doctest: +SKIP
     """
 
-    def __init__(self, *, max_categories: int = MAX_CATEGORIES):
+    def __init__(self, *, max_categories: int = MAX_CATEGORIES, derive: bool = True):
         self.max_categories = max_categories
+        self.derive = derive
 
     # -- fit ---------------------------------------------------------------------
     def fit(self, df: pd.DataFrame, specs: list[ColumnSpec]) -> "TableCodec":
@@ -103,6 +114,7 @@ class TableCodec:
                 codec = CODECS[spec.kind](spec)
             codecs.append(codec.fit(df.iloc[:, pos]))
         self._set_codecs(codecs)
+        self.derived = find_derived(self._codes(df)[0], self.cat_sizes) if self.derive else []
         return self
 
     def _set_codecs(self, codecs: list) -> None:
@@ -147,8 +159,17 @@ class TableCodec:
         if list(df.columns) != labels:
             raise ValueError(f"encode takes the fitted table's columns {listed(labels)}, in order; "
                              f"got {listed(df.columns)}")
+        x_cat, num = self._codes(df, numbers=True)
+        return (np.stack(num, axis=1).astype(np.float32) if num else np.zeros((len(df), 0), np.float32)), x_cat
+
+    def _codes(self, df: pd.DataFrame, *, numbers: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``x_cat`` of ``df``, and (with ``numbers``) each numerical column's normals; ValueError listing every
+        column with values the codecs cannot take."""
+        codecs = self._codecs
         num, cat, flags, problems = [], [], [], []
         for pos in self._num:
+            if not numbers and pos not in self._flags:
+                continue
             try:
                 z, missing = codecs[pos].encode(df.iloc[:, pos])
             except ValueError as err:
@@ -164,10 +185,8 @@ class TableCodec:
                 problems.append(str(err))
         if problems:
             raise ValueError(_joined(problems))
-        n = len(df)
-        x_num = np.stack(num, axis=1).astype(np.float32) if num else np.zeros((n, 0), np.float32)
-        x_cat = np.stack(cat + flags, axis=1).astype(np.int64) if cat + flags else np.zeros((n, 0), np.int64)
-        return x_num, x_cat
+        x_cat = np.stack(cat + flags, axis=1).astype(np.int64) if cat + flags else np.zeros((len(df), 0), np.int64)
+        return x_cat, num
 
     def fit_encode(self, df: pd.DataFrame, specs: list[ColumnSpec]) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`fit`, then :meth:`encode` the same table."""
@@ -185,6 +204,7 @@ class TableCodec:
         if x_num.shape != (n, self.n_num) or x_cat.shape != (n, len(self.cat_sizes)):
             raise ValueError(f"decode takes x_num of shape ({n}, {self.n_num}) and x_cat of shape "
                              f"({n}, {len(self.cat_sizes)}) for {n} positions; got {x_num.shape} and {x_cat.shape}")
+        x_cat = apply_derived(x_cat, self.derived)
         columns = {}
         for j, pos in enumerate(self._num):
             missing = x_cat[:, self._flags[pos]] == 1 if pos in self._flags else np.zeros(n, bool)
@@ -208,6 +228,14 @@ class TableCodec:
         """Per ``x_cat`` column, the code that means "missing" (None when it has none)."""
         codecs = self._fitted()
         return [codecs[p].missing_code for p in self._cat] + [1] * len(self._flags)
+
+    def derived_columns(self) -> list[tuple[object, object]]:
+        """(column, the column it is decoded from) for each derived column, by label; a numerical column's
+        "is missing" flag is named ``(label, "is missing")``."""
+        self._fitted()
+        names = [self._codecs[p].spec.name for p in self._cat]
+        names += [(self._codecs[p].spec.name, "is missing") for p in self._flags]
+        return [(names[d.target], names[d.source]) for d in self.derived]
 
     def average_draws(self, x_num: np.ndarray) -> np.ndarray:
         """(draws, rows, numerical columns) normals -> per row, the normal of the draws' mean value."""
@@ -293,16 +321,20 @@ class TableCodec:
     # -- plain state -----------------------------------------------------------------
     def to_state(self) -> dict:
         codecs = self._fitted()
-        return {"max_categories": self.max_categories,
+        return {"max_categories": self.max_categories, "derive": self.derive,
                 "columns_index": {"multi": self._labels["multi"], "names": list(self._labels["names"])},
-                "columns": [c.to_state() for c in codecs]}
+                "columns": [c.to_state() for c in codecs],
+                "derived": [{"target": d.target, "source": d.source, "lookup": d.lookup} for d in self.derived]}
 
     @classmethod
     def from_state(cls, state: dict) -> "TableCodec":
-        obj = cls(max_categories=state["max_categories"])
+        obj = cls(max_categories=state["max_categories"], derive=state.get("derive", False))
         index = state["columns_index"]
         obj._labels = {"multi": index["multi"], "names": list(index["names"])}
         obj._set_codecs([CODECS[c["spec"]["kind"]].from_state(c) for c in state["columns"]])
+        # Files from before derived columns decode as they did.
+        obj.derived = [Derived(int(d["target"]), int(d["source"]), np.asarray(d["lookup"], dtype=np.int64))
+                       for d in state.get("derived", [])]
         return obj
 
 
