@@ -82,13 +82,14 @@ PRESETS = {
     # DPM-Solver++(2M) over 16 levels from sigma 10 (16 denoiser calls) sampled Adult and Default
     # within 0.01 of 16 Heun steps from 80 (31 calls), 1.8x faster; the denoiser's steps in bfloat16
     # (where the CPU has it) halved Adult's and Default's fits at no measured cost; its learning rate
-    # 2e-3 (not 1e-3) and conditioning on a fifth of the rows (not half) lowered both detection AUCs by
-    # 0.02-0.04 on both tables at the same quality: benchmarks/ABLATIONS.md.
+    # 2e-3 (not 1e-3) lowered both detection AUCs by 0.02-0.03 on both tables at the same quality
+    # (conditioning a fifth of the rows instead of half gained Adult 0.01 more, but made conditional
+    # sampling worse than filtering): benchmarks/ABLATIONS.md.
     "default": Settings(vae_steps=700, diffusion_steps=12000, batch_size=1024, d_token=4, ffn_factor=32,
                         denoiser_width=256, sampling_steps=16, vae_lr=2e-3, diffusion_lr=2e-3,
                         patience_steps=1500, beta_patience_steps=110, ema_decay=0.999,
                         full_rows=8000, min_steps=300, eval_every_steps=100, vae_batch_tokens=1024 * 32,
-                        condition_rate=0.2, sampler="dpm2m", sigma_max=10.0, diffusion_precision="auto"),
+                        sampler="dpm2m", sigma_max=10.0, diffusion_precision="auto"),
     # The reference's 4000 VAE and 10000 diffusion epochs (patience 500) at its batch of
     # 4096, counted in steps for a table of Adult's size (7 batches an epoch).
     "paper": Settings(vae_steps=28000, diffusion_steps=70000, batch_size=4096, d_token=4, ffn_factor=32,
