@@ -12,7 +12,9 @@ code of A seen with one code of B), and decode writes B from A's code.
 Both columns stay in the model (so either can be a known condition); only the
 decoded B is replaced. A dependency counts only when A has at least
 ``MIN_ROWS_PER_CODE`` training rows per code on average, so a near-unique column
-(every column is a function of an ID) derives nothing. Of a set of columns that
+(every column is a function of an ID) derives nothing, and when at least as many
+rows differ from B's most frequent code, so a column that is one value but in a
+row or two derives nothing either. Of a set of columns that
 are functions of each other, the first stays free and the rest follow it.
 This module never imports torch or pandas.
 """
@@ -58,17 +60,24 @@ def determines(a: np.ndarray, b: np.ndarray, size_a: int, size_b: int) -> np.nda
 def find_derived(x_cat: np.ndarray, sizes: list[int], *,
                  min_rows_per_code: int = MIN_ROWS_PER_CODE) -> list[Derived]:
     """Every column of ``x_cat`` (codes, ``sizes`` of them per column) that follows from another, with the
-    free column it follows from (see the module docstring)."""
+    free column it follows from (see the module docstring).
+
+    One sort of the rows per candidate source column A tests every other column at once: B follows A
+    when B never changes between neighbouring rows of the same code of A.
+    """
     n, k = x_cat.shape
-    varies = [len(np.unique(x_cat[:, j])) > 1 for j in range(k)] if n else [False] * k
+    # A column takes part only when at least min_rows_per_code rows differ from its most frequent code:
+    # one row that differs (a column missing everywhere but once) is no evidence of a dependency.
+    varies = [n - np.bincount(x_cat[:, j]).max() >= min_rows_per_code if n else False for j in range(k)]
     sources = [j for j in range(k) if varies[j] and n >= min_rows_per_code * sizes[j]]
     maps: dict[tuple[int, int], np.ndarray] = {}
     for a in sources:
-        for b in range(k):
+        ordered = x_cat[np.argsort(x_cat[:, a], kind="stable")]
+        same_a = ordered[1:, a] == ordered[:-1, a]
+        follows = ~((ordered[1:] != ordered[:-1]) & same_a[:, None]).any(axis=0)
+        for b in np.flatnonzero(follows):
             if b != a and varies[b]:
-                lookup = determines(x_cat[:, a], x_cat[:, b], sizes[a], sizes[b])
-                if lookup is not None:
-                    maps[a, b] = lookup
+                maps[a, int(b)] = determines(x_cat[:, a], x_cat[:, b], sizes[a], sizes[b])
     # B follows some A; of columns that follow each other, the first stays free.
     derived = {b for (a, b) in maps if not ((b, a) in maps and b < a)}
     while True:  # a derived column needs a free column to follow from

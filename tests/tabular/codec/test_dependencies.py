@@ -84,3 +84,12 @@ def test_state_keeps_derivations_and_old_states_have_none(adult_small):
 
 def test_determines_maps_unseen_source_codes_to_the_mode():
     np.testing.assert_array_equal(determines(np.array([0, 0, 2]), np.array([1, 1, 0]), 4, 2), [1, 1, 0, 1])
+
+
+def test_a_column_that_varies_in_one_row_is_no_evidence():
+    """'rare' is present exactly where 'cat' is, but in one row only: nothing is derived."""
+    x = np.zeros((200, 2), np.int64)
+    x[0] = 1
+    assert find_derived(x, [2, 2]) == []
+    x[:10] = 1  # ten rows of evidence
+    assert [(d.target, d.source) for d in find_derived(x, [2, 2])] == [(1, 0)]
