@@ -185,7 +185,7 @@ def fit_private(df: pd.DataFrame, specs: list[ColumnSpec], settings: Settings, p
     vae = TabularVAE(cfg).to(device)
     for block in vae.modules():
         if isinstance(block, TransformerBlock):
-            block.explicit_attention = True  # attention torch.func can take per-row gradients of, fast
+            block.attention = "algebra"  # attention torch.func can take per-row gradients of, fast
     beta = {"value": MAX_BETA}
 
     def vae_row_loss(model, xn, xc):
@@ -202,7 +202,7 @@ def fit_private(df: pd.DataFrame, specs: list[ColumnSpec], settings: Settings, p
         on_step=beta_schedule, desc="VAE (DP)", verbose=verbose)
     for block in vae.modules():
         if isinstance(block, TransformerBlock):
-            block.explicit_attention = False
+            block.attention = "auto"
     vae.eval()
     latents = vae.latents(x_num, x_cat).float()
     scaler = private_scaler(latents, gen)

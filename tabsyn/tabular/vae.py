@@ -67,12 +67,18 @@ class Tokenizer(nn.Module):
 class TransformerBlock(nn.Module):
     """Pre-norm self-attention and feed-forward, each with a residual.
 
-    ``explicit_attention`` (set by a DP fit) computes the same attention from the same weights as plain
-    tensor algebra, which ``torch.func`` takes per-row gradients of at batched speed (its fused kernel
-    has no batching rule and runs row by row).
+    ``attention`` says how attention is computed, from the same weights either way:
+    ``"algebra"`` as plain tensor algebra, ``"fused"`` by ``nn.MultiheadAttention``'s fused
+    kernel, ``"auto"`` (the default) the algebra when a row has no more tokens than the
+    feed-forward is wide, so its score matrix is no larger than the feed-forward's activations,
+    and the fused kernel, which never holds the tokens x tokens scores, for longer rows (wide
+    tables). At 4-wide tokens the fused CPU kernel cost a VAE step 1.01-1.20x the algebra's
+    (``python benchmarks/vae_attention.py``). A DP fit sets ``"algebra"``, which ``torch.func``
+    takes per-row gradients of at batched speed (the fused kernel has no batching rule and runs
+    row by row).
     """
 
-    explicit_attention = False
+    attention = "auto"
 
     def __init__(self, d: int, n_heads: int, ffn_factor: int):
         super().__init__()
@@ -82,7 +88,9 @@ class TransformerBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.norm1(x)
-        x = x + (self._attention(h) if self.explicit_attention else self.attn(h, h, h, need_weights=False)[0])
+        algebra = self.attention == "algebra" or (self.attention == "auto"
+                                                  and h.shape[-2] <= self.ffn[0].out_features)
+        x = x + (self._attention(h) if algebra else self.attn(h, h, h, need_weights=False)[0])
         return x + self.ffn(self.norm2(x))
 
     def _attention(self, h: torch.Tensor) -> torch.Tensor:

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from tabsyn.tabular.vae import TabularVAE, VAEConfig, kl_divergence, reconstruction, vae_loss
+from tabsyn.tabular.vae import TabularVAE, TransformerBlock, VAEConfig, kl_divergence, reconstruction, vae_loss
 from tabsyn.tabular.vae_training import MAX_BETA, MIN_BETA, BetaSchedule, validation_metrics
 
 
@@ -84,3 +84,23 @@ def test_latents_and_validation_in_blocks_match_one_call():
     assert blocked.keys() == once.keys()
     for key in once:
         assert blocked[key] == pytest.approx(once[key], rel=1e-5)
+
+
+@pytest.mark.parametrize("tokens", [5, 40])
+def test_attention_is_algebra_for_short_rows_and_the_fused_kernel_for_long_ones(tokens):
+    torch.manual_seed(0)
+    block = TransformerBlock(4, n_heads=2, ffn_factor=4).eval()  # the algebra up to 16 tokens a row
+    x = torch.randn(8, tokens, 4)
+    h = block.norm1(x)
+    fused, algebra = block.attn(h, h, h, need_weights=False)[0], block._attention(h)
+    torch.testing.assert_close(algebra, fused, rtol=1e-5, atol=1e-6)  # the same attention either way
+
+    def through(attention):
+        y = x + attention
+        return y + block.ffn(block.norm2(y))
+
+    assert torch.equal(block(x), through(algebra if tokens <= 16 else fused))
+    block.attention = "algebra"  # a DP fit's: the algebra whatever the row's length
+    assert torch.equal(block(x), through(algebra))
+    block.attention = "fused"
+    assert torch.equal(block(x), through(fused))
