@@ -41,15 +41,16 @@ HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 
 
-def fitted(dataset: str, train, name: str, preset: dict) -> TabSynthesizer:
+def fitted(dataset: str, train, name: str, preset: dict, seed: int = SEED) -> TabSynthesizer:
     """The default model of ``dataset``'s training split (the default preset changed by ``preset``, for
-    ablations), fitted once and cached as ``benchmarks/.cache/NAME.tabsyn`` (delete it after a change)."""
+    ablations; ``random_state=seed``), fitted once and cached as ``benchmarks/.cache/NAME.tabsyn`` (delete
+    it after a change)."""
     path = CACHE / f"{name}.tabsyn"
     if path.exists():
         return tabsyn.load(path)
     start = time.perf_counter()
     PRESETS["default"] = replace(PRESETS["default"], **preset)
-    synth = TabSynthesizer(random_state=SEED, verbose=False).fit(train)
+    synth = TabSynthesizer(random_state=seed, verbose=False).fit(train)
     stages = ", ".join(f"{k} {v:.0f} s" for k, v in synth.fit_stages_.items())
     print(f"fit {dataset}: {time.perf_counter() - start:.0f} s ({stages})", flush=True)
     CACHE.mkdir(exist_ok=True)
@@ -102,12 +103,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="score this many samples per configuration (seeds 0, 1, ...): the seed spread")
     parser.add_argument("--name", default=None,
                         help="results file benchmarks/results/NAME.json (default: sampling_speed_<dataset>)")
+    parser.add_argument("--fit-seed", type=int, default=SEED, help="the fit's random_state (a training seed)")
     parser.add_argument("--preset", type=json.loads, default={},
                         help='changes to the default preset for the fit, as JSON: \'{"denoiser_width": 512}\'')
     args = parser.parse_args(argv)
     train, holdout, target = split(args.dataset)
     name = args.name or f"sampling_speed_{args.dataset}"
-    synth = fitted(args.dataset, train, name, args.preset)
+    synth = fitted(args.dataset, train, name, args.preset, args.fit_seed)
     model = synth.model_
     results = []
     solvers = [(sampler, steps, top) for sampler in args.samplers for steps in args.steps for top in args.sigma_max]
@@ -148,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         results.append(record)
         print(json.dumps(record), flush=True)
     out = {"dataset": args.dataset, "rows": len(train), "torch_threads": torch.get_num_threads(),
-           "preset_changes": args.preset, "fit_seconds": synth.fit_seconds_, "fit_stages": synth.fit_stages_,
+           "preset_changes": args.preset, "fit_seed": args.fit_seed, "fit_seconds": synth.fit_seconds_,
+           "fit_stages": synth.fit_stages_,
            "machine": machine(), "versions": versions(), "results": results,
            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
            "command": "python benchmarks/sampling_speed.py " + " ".join(argv or sys.argv[1:])}

@@ -193,7 +193,8 @@ def fit_denoiser(z: torch.Tensor, x_num: torch.Tensor, x_cat: torch.Tensor, cat_
     epochs = epochs_for(s.diffusion_steps, len(train_idx), batch)
     decay = epochs * steps_per_epoch(len(train_idx), batch) if s.diffusion_schedule == "cosine" else 0
     config = TrainConfig(max_epochs=epochs, lr=s.diffusion_lr, patience=patience, max_seconds=max_seconds,
-                         ema_decay=s.ema_decay, eval_every=every, decay_steps=decay)
+                         ema_decay=s.ema_decay, eval_every=every, decay_steps=decay,
+                         grad_clip=s.diffusion_grad_clip)
     history = train(denoiser, config=config, batches=minibatches(len(train_idx), batch), loss_fn=loss_fn,
                     validate=validate, monitor="val_loss", desc="diffusion", verbose=verbose)
     return denoiser.eval(), history

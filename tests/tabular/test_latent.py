@@ -65,3 +65,22 @@ def test_the_denoisers_learning_rate_follows_the_presets_schedule(adult_small, t
         assert denoiser_rates[0] <= lr
         assert all(a > b for a, b in zip(denoiser_rates, denoiser_rates[1:]))
         assert denoiser_rates[-1] < 0.05 * lr
+
+
+@pytest.mark.parametrize("clip", [None, 0.5])
+def test_the_denoisers_gradients_are_clipped_to_the_presets_norm(adult_small, tiny_settings, monkeypatch, clip):
+    monkeypatch.setitem(presets.PRESETS, "fast", replace(presets.PRESETS["fast"], diffusion_grad_clip=clip))
+    norms = []
+    clip_norm = torch.nn.utils.clip_grad_norm_
+
+    def recording(params, max_norm, *args, **kwargs):
+        norms.append(max_norm)
+        return clip_norm(params, max_norm, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", recording)
+    synth = TabSynthesizer(random_state=0, **tiny_settings).fit(adult_small.head(400))
+    if clip is None:
+        assert norms == []
+    else:  # every denoiser step (whole epochs: at least the budget), and none of the VAE's
+        assert set(norms) == {clip} and len(norms) >= synth.settings_["diffusion_steps"]
+        assert len(norms) < synth.settings_["diffusion_steps"] + synth.settings_["vae_steps"]

@@ -23,12 +23,17 @@ def test_smaller_tables_never_train_on_more_rows_or_larger_batches(preset):
     assert settings[-1].diffusion_steps == top.diffusion_steps  # a large table gets the preset's budget
 
 
-def test_budgets_shrink_as_the_square_root_of_the_rows_below_full_rows():
+def test_budgets_shrink_as_the_square_root_of_the_rows_below_full_rows_and_the_default_vaes_in_proportion():
     full = PRESETS["default"]
-    assert resolve_settings("default", full.full_rows).diffusion_steps == full.diffusion_steps
+    at_full = resolve_settings("default", full.full_rows)
+    assert (at_full.diffusion_steps, at_full.vae_steps) == (full.diffusion_steps, full.vae_steps)
     quarter = resolve_settings("default", full.full_rows // 4)
-    assert quarter.diffusion_steps == full.diffusion_steps // 2 and quarter.vae_steps == full.vae_steps // 2
+    assert quarter.diffusion_steps == full.diffusion_steps // 2 and quarter.vae_steps == full.vae_steps // 4
     assert resolve_settings("default", 2).diffusion_steps == full.min_steps  # the floor
+    # 2,000 rows (1,800 train): 315 VAE steps, fewer than 700 steps under the square root gave (332)
+    assert resolve_settings("default", 1800).vae_steps == 315
+    fast = PRESETS["fast"]  # the field's default power: the square root for both stages
+    assert resolve_settings("fast", fast.full_rows // 4).vae_steps == fast.vae_steps // 2
 
 
 def test_the_batch_is_a_quarter_of_the_rows_within_its_bounds():
