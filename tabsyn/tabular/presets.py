@@ -4,16 +4,17 @@ A preset's budgets are written for a large table (Adult's 26,000 rows). For a
 smaller table :func:`resolve_settings` shrinks them so the work follows the data
 (a table is never slower to fit because it is smaller):
 
-- the batch holds about a quarter of the training rows (a power of two, at least
-  ``MIN_BATCH``, at most the preset's batch), so every epoch takes several steps;
+- each stage's batch holds about a quarter of the training rows (a power of two, at least
+  ``MIN_BATCH``, at most the preset's batch for it: ``batch_size`` the VAE's, and the
+  denoiser's unless ``diffusion_batch_size``), so every epoch takes several steps;
 - the VAE's batch also holds at most ``vae_batch_tokens`` tokens (rows x (columns + 1):
   one token per model column and the [CLS]), so a wide table gets fewer rows a step.
   Its transformers attend over every pair of tokens in a row, so a step costs more per
   token on a wider table: at 1 thread, Adult's 1,024 rows of 15 columns took 0.15 s a
   step, 128 rows of a 500-column table 1.56 s, 64 rows 0.87 s, 32 rows 0.33 s. The cap is
-  the preset's batch on a table of 31 model columns (a power of two, at least
-  ``MIN_VAE_BATCH``), so narrower tables, every benchmark table among them, keep their
-  batch; the denoiser, an MLP (0.03 s a step on the 500 columns), keeps the batch too;
+  1,024 rows on a table of 31 model columns (a power of two, at least ``MIN_VAE_BATCH``),
+  so the default VAE's 512 rows hold up to 63 columns, every benchmark table among them;
+  the denoiser, an MLP (0.03 s a step on the 500 columns), keeps its batch;
 - from ``full_rows`` training rows up, the VAE and the denoiser get the preset's
   steps; below, the denoiser's budget shrinks as ``sqrt(rows / full_rows)`` and the
   VAE's as ``(rows / full_rows) ** vae_rows_power`` (the default preset's: 1), never below
@@ -41,7 +42,8 @@ class Settings:
 
     vae_steps: int            # VAE optimiser steps (whole epochs, rounded up)
     diffusion_steps: int      # upper bound on diffusion optimiser steps (early stopping may end sooner)
-    batch_size: int           # rows per optimiser step (the denoiser's; the VAE's unless vae_batch_size)
+    batch_size: int           # rows per optimiser step: in a preset the VAE's (and the denoiser's unless
+    #                           diffusion_batch_size); scaled, the denoiser's (the VAE's is vae_batch_size)
     d_token: int              # latent width per column
     ffn_factor: int           # VAE feed-forward width = d_token * ffn_factor
     denoiser_width: int       # MLP denoiser width (TabSyn's dim_t)
@@ -59,6 +61,9 @@ class Settings:
     condition_rate: float = 0.5
     vae_batch_tokens: int = 0  # rows x tokens of a VAE batch at most (0: no cap; see the module docstring)
     vae_batch_size: int = 0    # rows per VAE optimiser step as scaled to the table (0: batch_size)
+    # In a preset: rows per denoiser step at full scale, when not batch_size (0: batch_size). The scaling
+    # then sets batch_size to the denoiser's batch and vae_batch_size to the VAE's.
+    diffusion_batch_size: int = 0
     sampler: str = "heun"      # the ODE solver (tabsyn.diffusion.sampler.SAMPLERS)
     sigma_max: float = 80.0    # the noise level sampling starts from
     # The denoiser's training steps: "float32", "bfloat16" (autocast) or "auto" (bfloat16 where the
@@ -92,12 +97,14 @@ PRESETS = {
     # sampling worse than filtering); 1,400 VAE steps (not 700) raised quality and pair trends on
     # Adult and Default (pair trends by 0.03-0.04) and lowered both detection AUCs; below 8,000 rows
     # the VAE's steps shrink in proportion to the rows, so a 2,000-row table gets 315 (332 before)
-    # and keeps its fit time: benchmarks/ABLATIONS.md.
-    "default": Settings(vae_steps=1400, diffusion_steps=12000, batch_size=1024, d_token=4, ffn_factor=32,
+    # and keeps its fit time; the VAE's batch 512 rows (the denoiser's stays 1,024) halved the VAE's
+    # seconds, with Adult's scores all better and Default's level: benchmarks/ABLATIONS.md.
+    "default": Settings(vae_steps=1400, diffusion_steps=12000, batch_size=512, d_token=4, ffn_factor=32,
                         denoiser_width=256, sampling_steps=16, vae_lr=2e-3, diffusion_lr=2e-3,
                         patience_steps=1500, beta_patience_steps=110, ema_decay=0.999,
                         full_rows=8000, min_steps=300, eval_every_steps=100, vae_batch_tokens=1024 * 32,
-                        sampler="dpm2m", sigma_max=10.0, diffusion_precision="auto", vae_rows_power=1.0),
+                        sampler="dpm2m", sigma_max=10.0, diffusion_precision="auto", vae_rows_power=1.0,
+                        diffusion_batch_size=1024),
     # The reference's 4000 VAE and 10000 diffusion epochs (patience 500) at its batch of
     # 4096, counted in steps for a table of Adult's size (7 batches an epoch).
     "paper": Settings(vae_steps=28000, diffusion_steps=70000, batch_size=4096, d_token=4, ffn_factor=32,
@@ -135,10 +142,11 @@ def scale_to_table(s: Settings, n_train: int, *, n_columns: int | None = None, b
     """
     vae_batch = batch_size
     if batch_size is None:
-        batch_size = min(s.batch_size, max(MIN_BATCH, _power_of_two(n_train // ROWS_PER_BATCH)))
-        vae_batch = batch_size
+        rows_cap = max(MIN_BATCH, _power_of_two(n_train // ROWS_PER_BATCH))
+        batch_size = min(s.diffusion_batch_size or s.batch_size, rows_cap)
+        vae_batch = min(s.batch_size, rows_cap)
         if n_columns is not None and s.vae_batch_tokens:
-            vae_batch = min(batch_size, max(MIN_VAE_BATCH, _power_of_two(s.vae_batch_tokens / (n_columns + 1))))
+            vae_batch = min(vae_batch, max(MIN_VAE_BATCH, _power_of_two(s.vae_batch_tokens / (n_columns + 1))))
     share = 1.0 if not s.full_rows else min(1.0, math.sqrt(n_train / s.full_rows))
 
     vae_share = 1.0 if not s.full_rows else min(1.0, n_train / s.full_rows) ** s.vae_rows_power
@@ -150,7 +158,8 @@ def scale_to_table(s: Settings, n_train: int, *, n_columns: int | None = None, b
     diffusion_steps = diffusion_steps or steps(s.diffusion_steps)
     # Patience shrinks with a smaller budget, but never below a few validations.
     floor = 3 * s.eval_every_steps
-    return replace(s, batch_size=batch_size, vae_batch_size=vae_batch, vae_steps=vae_steps,
+    return replace(s, batch_size=batch_size, vae_batch_size=vae_batch, diffusion_batch_size=batch_size,
+                   vae_steps=vae_steps,
                    diffusion_steps=diffusion_steps,
                    patience_steps=max(floor, round(s.patience_steps * min(1.0, diffusion_steps / s.diffusion_steps))),
                    beta_patience_steps=max(floor, round(s.beta_patience_steps * min(1.0, vae_steps / s.vae_steps))))

@@ -1,12 +1,15 @@
 """Budgets that follow the table: asserted on step counts, never on seconds."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from tabsyn import TabSynthesizer
 from tabsyn.tabular.fitting import epochs_for, steps_per_epoch
-from tabsyn.tabular.presets import MIN_BATCH, MIN_VAE_BATCH, PRESETS, model_columns, resolve_settings
+from tabsyn.tabular.presets import (MIN_BATCH, MIN_VAE_BATCH, PRESETS, model_columns, resolve_settings,
+                                    scale_to_table)
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
@@ -14,12 +17,13 @@ def test_smaller_tables_never_train_on_more_rows_or_larger_batches(preset):
     sizes = [2, 30, 200, 2000, 20000, 200000]
     settings = [resolve_settings(preset, n) for n in sizes]
     for small, large in zip(settings, settings[1:]):
-        assert small.batch_size <= large.batch_size
+        assert small.batch_size <= large.batch_size and small.vae_batch <= large.vae_batch
         # Rows seen (steps x batch) never grow as the table shrinks.
-        assert small.vae_steps * small.batch_size <= large.vae_steps * large.batch_size
+        assert small.vae_steps * small.vae_batch <= large.vae_steps * large.vae_batch
         assert small.diffusion_steps * small.batch_size <= large.diffusion_steps * large.batch_size
     top = PRESETS[preset]
-    assert all(s.batch_size <= top.batch_size and s.diffusion_steps <= top.diffusion_steps for s in settings)
+    assert all(s.batch_size <= (top.diffusion_batch_size or top.batch_size) and s.vae_batch <= top.batch_size
+               and s.diffusion_steps <= top.diffusion_steps for s in settings)
     assert settings[-1].diffusion_steps == top.diffusion_steps  # a large table gets the preset's budget
 
 
@@ -38,7 +42,8 @@ def test_budgets_shrink_as_the_square_root_of_the_rows_below_full_rows_and_the_d
 
 def test_the_batch_is_a_quarter_of_the_rows_within_its_bounds():
     assert resolve_settings("default", 1800).batch_size == 256
-    assert resolve_settings("default", 23443).batch_size == PRESETS["default"].batch_size
+    adult = resolve_settings("default", 23443)  # the denoiser's batch 1,024 rows, the VAE's 512
+    assert (adult.batch_size, adult.vae_batch) == (1024, PRESETS["default"].batch_size) == (1024, 512)
     assert resolve_settings("default", 100).batch_size == MIN_BATCH
 
 
@@ -86,7 +91,8 @@ def test_model_columns_count_the_vae_tokens_the_codec_lays_out(adult_small, mixe
 def test_the_vae_batch_shrinks_with_the_columns_and_the_denoiser_batch_does_not(preset):
     cap = PRESETS[preset].vae_batch_tokens
     narrow = resolve_settings(preset, 20000, 15)
-    assert narrow.vae_batch == narrow.batch_size == PRESETS[preset].batch_size  # Adult's width: as before
+    assert narrow.vae_batch == PRESETS[preset].batch_size  # Adult's width: as before
+    assert narrow.batch_size == (PRESETS[preset].diffusion_batch_size or PRESETS[preset].batch_size)
     previous = narrow.vae_batch
     for columns in (31, 50, 100, 500, 2000, 10000):
         s = resolve_settings(preset, 20000, columns)
@@ -95,6 +101,18 @@ def test_the_vae_batch_shrinks_with_the_columns_and_the_denoiser_batch_does_not(
         previous = s.vae_batch
     assert resolve_settings(preset, 20000, 10000).vae_batch == MIN_VAE_BATCH
     assert resolve_settings(preset, 20000, 500, batch_size=100).vae_batch == 100  # a batch given is both stages'
+
+
+def test_a_denoiser_batch_of_its_own_scales_with_the_rows_and_leaves_the_vaes_alone():
+    preset = replace(PRESETS["default"], diffusion_batch_size=2048)
+    full = scale_to_table(preset, 20000, n_columns=15)
+    assert (full.batch_size, full.vae_batch) == (2048, PRESETS["default"].batch_size)
+    assert scale_to_table(preset, 6000, n_columns=15).batch_size == 1024  # a quarter of the rows, as before
+    small = scale_to_table(preset, 1800, n_columns=15)
+    assert small.batch_size == small.vae_batch == 256
+    assert scale_to_table(preset, 20000, n_columns=15, batch_size=100).vae_batch == 100  # a batch given: both
+    default = scale_to_table(PRESETS["default"], 20000, n_columns=15)
+    assert (default.batch_size, default.vae_batch) == (PRESETS["default"].diffusion_batch_size, 512)
 
 
 def test_the_default_preset_on_1000_rows_of_500_columns():
