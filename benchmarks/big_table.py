@@ -36,13 +36,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from suite import SEED, fmt_or_dash, machine, split, versions  # noqa: E402
+from suite import SEED, fmt_or_dash, machine, split, stamp, versions  # noqa: E402
 
 TARGET = "arr_delay"
 
@@ -206,9 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         fit = fit_stage(args, work, env)
         sample = sample_stage(args, work / "model.tabsyn", work, env)
-    record = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
-              "versions": versions(), "privacy_guard": args.privacy_guard, "fit": fit, "sample": sample,
-              "command": "python benchmarks/big_table.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+    record = {**stamp(__file__, argv), "machine": machine(),
+              "versions": versions(), "privacy_guard": args.privacy_guard, "fit": fit, "sample": sample}
     if len(sample) > 1:
         record["peak_ratio_largest_to_smallest"] = sample[-1]["peak_rss_mb"] / sample[0]["peak_rss_mb"]
     args.results_dir.mkdir(parents=True, exist_ok=True)

@@ -19,14 +19,13 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from suite import SEED, machine, split, versions  # noqa: E402
+from suite import SEED, machine, split, stamp, versions  # noqa: E402
 
 import tabsyn  # noqa: E402
 from tabsyn import TabSynthesizer  # noqa: E402
@@ -79,8 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     codec.derived = derived
     out = {"dataset": args.dataset, "rows": len(train), "derived_columns": [list(p) for p in pairs],
            "fit_seconds": synth.fit_seconds_, "machine": machine(), "versions": versions(), "results": results,
-           "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-           "command": "python benchmarks/derived_columns.py " + " ".join(argv or sys.argv[1:])}
+           **stamp(__file__, argv)}
     (HERE / "results" / f"derived_columns_{args.dataset}.json").write_text(json.dumps(out, indent=2, default=str))
     print("| decode | samples | quality | pair trends | detection (train) | detection (holdout) | unseen pairs |")
     print("|---|---|---|---|---|---|---|")

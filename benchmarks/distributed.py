@@ -36,7 +36,6 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from big_table import TARGET, run_child  # noqa: E402
-from suite import fmt_or_dash, machine, split, versions  # noqa: E402
+from suite import fmt_or_dash, machine, split, stamp, versions  # noqa: E402
 
 FIGURES = ("vae_val_recon", "diffusion_val_loss", "quality", "pair_trends", "detection_train", "detection_holdout",
            "efficacy_rmse")
@@ -162,10 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     comparison = compare(fits)
     comparison = {k: ({kk: ({str(p): x for p, x in vv.items()} if isinstance(vv, dict) else vv)
                        for kk, vv in v.items()} if isinstance(v, dict) else v) for k, v in comparison.items()}
-    record = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
+    record = {**stamp(__file__, argv), "machine": machine(),
               "versions": versions(), "rows": len(args.train), "fits": fits, "comparison": comparison,
-              "seconds": time.perf_counter() - start,
-              "command": "python benchmarks/distributed.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+              "seconds": time.perf_counter() - start}
     args.results_dir.mkdir(parents=True, exist_ok=True)
     (args.results_dir / "distributed.json").write_text(json.dumps(record, indent=2, default=str))
     lines = table_lines(record)

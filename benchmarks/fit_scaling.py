@@ -21,14 +21,13 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from suite import SEED, machine, split, versions  # noqa: E402
+from suite import SEED, machine, split, stamp, versions  # noqa: E402
 
 from tabsyn import TabSynthesizer  # noqa: E402
 from tabsyn.evaluation import evaluate  # noqa: E402
@@ -67,8 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         results.append(record)
         print(json.dumps(record), flush=True)
     out = {"torch_threads": torch.get_num_threads(), "machine": machine(), "versions": versions(), "results": results,
-           "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-           "command": "python benchmarks/fit_scaling.py " + " ".join(argv or sys.argv[1:])}
+           **stamp(__file__, argv)}
     (HERE / "results" / f"{args.name}.json").write_text(json.dumps(out, indent=2, default=str))
     scored = (" quality | pair trends | detection (train / holdout) | DCR share | copies / holdout's |"
               if args.score else "")

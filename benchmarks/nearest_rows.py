@@ -22,14 +22,13 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from suite import machine, split, versions  # noqa: E402
+from suite import machine, split, stamp, versions  # noqa: E402
 
 from tabsyn.table.rows import RowSpace  # noqa: E402
 from tabsyn.table.schema import infer_schema  # noqa: E402
@@ -70,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         results.append(record)
         print(json.dumps(record), flush=True)
     out = {"machine": machine(), "versions": versions(), "results": results,
-           "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-           "command": "python benchmarks/nearest_rows.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+           **stamp(__file__, argv)}
     (HERE / "results" / "nearest_rows.json").write_text(json.dumps(out, indent=2))
     print("| table | reference rows | query rows | nearest under 1 | full search s | nearest s | guard check s |")
     print("|---|---|---|---|---|---|---|")

@@ -22,7 +22,6 @@ import json
 from dataclasses import replace
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from suite import SEED, machine, split, versions  # noqa: E402
+from suite import SEED, machine, split, stamp, versions  # noqa: E402
 
 import tabsyn  # noqa: E402
 from tabsyn import TabSynthesizer  # noqa: E402
@@ -153,8 +152,7 @@ def main(argv: list[str] | None = None) -> int:
            "preset_changes": args.preset, "fit_seed": args.fit_seed, "fit_seconds": synth.fit_seconds_,
            "fit_stages": synth.fit_stages_,
            "machine": machine(), "versions": versions(), "results": results,
-           "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-           "command": "python benchmarks/sampling_speed.py " + " ".join(argv or sys.argv[1:])}
+           **stamp(__file__, argv)}
     (HERE / "results" / f"{name}.json").write_text(json.dumps(out, indent=2, default=str))
     print("| block | precision | sampler | sigma_max | levels | calls | rows/s | rows/s (guard) "
           "| sampler / decoder / codec s "

@@ -347,6 +347,14 @@ def machine() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": ram_gb, "platform": platform.platform()}
 
 
+def stamp(script: str, argv: list[str] | None) -> dict:
+    """When a benchmark's results were written and the command that writes them: ``script`` is its
+    ``__file__``, ``argv`` its ``main``'s arguments (None: the command line's)."""
+    args = sys.argv[1:] if argv is None else argv
+    return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": " ".join(["python", f"benchmarks/{Path(script).name}", *args])}
+
+
 def versions() -> dict:
     out = {"python": platform.python_version()}
     for package in ("tabsyn", "sdv", "mostlyai-engine", "sdmetrics", "torch", "scikit-learn", "pandas"):

@@ -17,7 +17,6 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from suite import machine, split, versions  # noqa: E402
+from suite import machine, split, stamp, versions  # noqa: E402
 
 from tabsyn.table.schema import infer_schema  # noqa: E402
 from tabsyn.tabular.codec import TableCodec  # noqa: E402
@@ -81,8 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         results.append(step_ms(dataset, args.rounds, args.steps))
         print(json.dumps(results[-1]), flush=True)
     out = {"torch_threads": torch.get_num_threads(), "machine": machine(), "versions": versions(),
-           "results": results, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-           "command": "python benchmarks/vae_attention.py " + " ".join(argv or sys.argv[1:])}
+           "results": results, **stamp(__file__, argv)}
     (HERE / "results" / "vae_attention.json").write_text(json.dumps(out, indent=2))
     print("| table | model columns | VAE batch | fused kernel ms/step | tensor algebra ms/step | ratio |")
     print("|---|---|---|---|---|---|")

@@ -19,7 +19,6 @@ import json
 import sys
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from suite import SEED, machine, split, versions  # noqa: E402
+from suite import SEED, machine, split, stamp, versions  # noqa: E402
 
 import tabsyn  # noqa: E402
 from tabsyn.table.schema import infer_schema  # noqa: E402
@@ -80,8 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(record), flush=True)
     out = {"dataset": args.dataset, "rows": len(train), "torch_threads": torch.get_num_threads(),
            "machine": machine(), "versions": versions(), "results": results,
-           "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-           "command": "python benchmarks/vae_reconstruction.py " + " ".join(argv or sys.argv[1:])}
+           **stamp(__file__, argv)}
     (HERE / "results" / f"vae_reconstruction_{args.dataset}.json").write_text(json.dumps(out, indent=2))
     print("| VAE steps | seed | VAE s | quality | pair trends | detection (train) | detection (holdout) |")
     print("|---|---|---|---|---|---|---|")
