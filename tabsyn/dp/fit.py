@@ -211,7 +211,7 @@ def fit_private(df: pd.DataFrame, specs: list[ColumnSpec], settings: Settings, p
     dcfg = DenoiserConfig(dim=z.shape[1], width=settings.denoiser_width, n_num=x_num.shape[1],
                           cat_sizes=list(codec.cat_sizes))
     denoiser = LatentDenoiser(dcfg).to(device)
-    layout, loss = denoiser.layout, EDMLoss(sigma_data=SIGMA_DATA)
+    layout, loss = denoiser.layout, EDMLoss(settings.noise_mean, settings.noise_std, SIGMA_DATA)
 
     def denoiser_losses(model, zb, cond):  # one loss per row, for ghost clipping
         return loss(model, zb, cond=cond).mean(1)

@@ -170,7 +170,7 @@ def fit_denoiser(z: torch.Tensor, x_num: torch.Tensor, x_cat: torch.Tensor, cat_
     cfg = DenoiserConfig(dim=z.shape[1], width=s.denoiser_width, n_num=x_num.shape[1], cat_sizes=list(cat_sizes))
     denoiser = LatentDenoiser(cfg).to(z.device)
     net = distributed.wrap(denoiser)  # DDP under torchrun: gradients averaged over the ranks
-    layout, loss = denoiser.layout, EDMLoss(sigma_data=SIGMA_DATA)
+    layout, loss = denoiser.layout, EDMLoss(s.noise_mean, s.noise_std, SIGMA_DATA)
     z_train, z_val = z[train_idx], z[val_idx]
     num_train, cat_train = x_num[train_idx], x_cat[train_idx]
     val_seed = int(torch.randint(0, 2**31, ()).item())
@@ -209,7 +209,8 @@ def denoiser_probe(columns: int, x_num: torch.Tensor, x_cat: torch.Tensor, cat_s
     device, dim = x_num.device, columns * s.d_token
     denoiser = LatentDenoiser(DenoiserConfig(dim=dim, width=s.denoiser_width, n_num=x_num.shape[1],
                                              cat_sizes=list(cat_sizes))).to(device)
-    optimizer, loss = torch.optim.Adam(denoiser.parameters(), lr=s.diffusion_lr), EDMLoss(sigma_data=SIGMA_DATA)
+    optimizer = torch.optim.Adam(denoiser.parameters(), lr=s.diffusion_lr)
+    loss = EDMLoss(s.noise_mean, s.noise_std, SIGMA_DATA)
     ema = EMA(denoiser, s.ema_decay) if s.ema_decay else None
     z, num, cat = torch.randn(len(idx), dim, device=device) * SIGMA_DATA, x_num[idx], x_cat[idx]
 

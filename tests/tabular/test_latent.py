@@ -1,4 +1,5 @@
-"""The latent denoiser's precision: bfloat16 autocast for training steps and sampling, float32 elsewhere."""
+"""The latent denoiser's training: its precision (bfloat16 autocast for steps and sampling, float32 elsewhere),
+learning-rate schedule, gradient clipping and the noise levels it trains on."""
 
 from dataclasses import replace
 
@@ -7,6 +8,7 @@ import torch
 
 from tabsyn import TabSynthesizer
 from tabsyn.diffusion.denoiser import MLPDenoiser
+from tabsyn.diffusion.edm import EDMPrecond
 from tabsyn.tabular import latent, presets
 
 
@@ -84,3 +86,23 @@ def test_the_denoisers_gradients_are_clipped_to_the_presets_norm(adult_small, ti
     else:  # every denoiser step (whole epochs: at least the budget), and none of the VAE's
         assert set(norms) == {clip} and len(norms) >= synth.settings_["diffusion_steps"]
         assert len(norms) < synth.settings_["diffusion_steps"] + synth.settings_["vae_steps"]
+
+
+@pytest.mark.parametrize("mean, std", [(-1.2, 1.2), (1.5, 0.01)])
+def test_the_denoiser_trains_on_the_presets_noise_levels(adult_small, tiny_settings, monkeypatch, mean, std):
+    monkeypatch.setitem(presets.PRESETS, "fast", replace(presets.PRESETS["fast"], noise_mean=mean, noise_std=std))
+    log_sigmas = []
+    forward = EDMPrecond.forward
+
+    def recording(self, x, sigma, cond=None):
+        if torch.is_grad_enabled():  # a training step, not validation or sampling
+            log_sigmas.append(sigma.detach().float().log().flatten())
+        return forward(self, x, sigma, cond)
+
+    monkeypatch.setattr(EDMPrecond, "forward", recording)
+    synth = TabSynthesizer(random_state=0, **tiny_settings).fit(adult_small.head(400))
+    assert synth.settings_["noise_mean"] == mean and synth.settings_["noise_std"] == std
+    drawn = torch.cat(log_sigmas)
+    assert len(drawn) >= 500  # ln sigma ~ N(mean, std^2), one draw per row of every step
+    assert drawn.mean().item() == pytest.approx(mean, abs=5 * std / len(drawn) ** 0.5 + 1e-3)
+    assert drawn.std().item() == pytest.approx(std, rel=0.1)
