@@ -13,6 +13,8 @@ own rate). Writes ``benchmarks/results/fit_scaling.json`` (``--name``) and print
     python benchmarks/fit_scaling.py --rows 2000 26048
     python benchmarks/fit_scaling.py --datasets adult default shoppers magic beijing --rows 2000 --score \
         --name fit_scaling_memorisation               # small tables: fidelity and memorisation, about 8 minutes
+
+``--preset '{"noise_mean": -1.2}'`` changes the default preset for every fit (ablations), recorded in the JSON.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -31,6 +34,7 @@ from suite import SEED, machine, split, stamp, versions  # noqa: E402
 
 from tabsyn import TabSynthesizer  # noqa: E402
 from tabsyn.evaluation import evaluate  # noqa: E402
+from tabsyn.tabular.presets import PRESETS  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -41,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", nargs="+", default=["adult"])
     parser.add_argument("--score", action="store_true", help="sample and score each model (see above)")
     parser.add_argument("--name", default="fit_scaling", help="results file benchmarks/results/NAME.json")
+    parser.add_argument("--preset", type=json.loads, default={},
+                        help='changes to the default preset for every fit, as JSON: \'{"noise_mean": -1.2}\'')
     args = parser.parse_args(argv)
+    PRESETS["default"] = replace(PRESETS["default"], **args.preset)
     results = []
     for dataset, n in ((d, n) for d in args.datasets for n in args.rows):
         train, holdout, target = split(dataset)
@@ -65,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
                           holdout_copy_rate=scores["privacy"]["holdout_copy_rate"])
         results.append(record)
         print(json.dumps(record), flush=True)
-    out = {"torch_threads": torch.get_num_threads(), "machine": machine(), "versions": versions(), "results": results,
-           **stamp(__file__, argv)}
+    out = {"preset_changes": args.preset, "torch_threads": torch.get_num_threads(), "machine": machine(),
+           "versions": versions(), "results": results, **stamp(__file__, argv)}
     (HERE / "results" / f"{args.name}.json").write_text(json.dumps(out, indent=2, default=str))
     scored = (" quality | pair trends | detection (train / holdout) | DCR share | copies / holdout's |"
               if args.score else "")
