@@ -18,23 +18,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from suite import machine, split, stamp, versions  # noqa: E402
+from _step_timing import alternating_ms, default_vae, vae_step  # noqa: E402
+from suite import machine, stamp, versions  # noqa: E402
 
 from tabsyn.diffusion.edm import EDMLoss  # noqa: E402
-from tabsyn.table.schema import infer_schema  # noqa: E402
-from tabsyn.tabular.codec import TableCodec  # noqa: E402
 from tabsyn.tabular.latent import SIGMA_DATA, DenoiserConfig, LatentDenoiser, network_precision  # noqa: E402
-from tabsyn.tabular.presets import model_columns, resolve_settings  # noqa: E402
-from tabsyn.tabular.vae import TabularVAE, VAEConfig, vae_loss  # noqa: E402
-from tabsyn.tabular.vae_training import MAX_BETA  # noqa: E402
+from tabsyn.tabular.presets import model_columns  # noqa: E402
 from tabsyn.training import EMA  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -46,27 +41,15 @@ def _optimizer(params: list, lr: float, mode: str) -> torch.optim.Adam:
 
 
 def step_ms(dataset: str, rounds: int, steps: int) -> dict:
-    train, _, _ = split(dataset)
-    codec = TableCodec().fit(train, infer_schema(train))
-    x_num, x_cat = (torch.from_numpy(a) for a in codec.encode(train))
-    s = resolve_settings("default", int(0.9 * len(train)), model_columns(codec.specs))
-    torch.manual_seed(0)
-    vae = TabularVAE(VAEConfig(n_num=x_num.shape[1], cat_sizes=list(codec.cat_sizes), d_token=s.d_token,
-                               ffn_factor=s.ffn_factor))
+    n_train, codec, x_num, x_cat, s, vae = default_vae(dataset)
     dim = (x_num.shape[1] + x_cat.shape[1]) * s.d_token
     denoiser = LatentDenoiser(DenoiserConfig(dim=dim, width=s.denoiser_width, n_num=x_num.shape[1],
                                              cat_sizes=list(codec.cat_sizes)))
     ema, loss = EMA(denoiser, s.ema_decay), EDMLoss(sigma_data=SIGMA_DATA)
-    z = torch.randn(len(train), dim) * SIGMA_DATA
+    z = torch.randn(n_train, dim) * SIGMA_DATA
     optimizers = {(stage, mode): _optimizer(list(model.parameters()), lr, mode)
                   for stage, model, lr in (("vae", vae, s.vae_lr), ("denoiser", denoiser, s.diffusion_lr))
                   for mode in MODES}
-
-    def vae_step(idx, optimizer):
-        recon, kl, _ = vae_loss(vae, x_num[idx], x_cat[idx])
-        optimizer.zero_grad(set_to_none=True)
-        (recon + MAX_BETA * kl).backward()
-        optimizer.step()
 
     def denoiser_step(idx, optimizer):
         cond = denoiser.layout.vector(x_num[idx], x_cat[idx], *denoiser.layout.random_known(len(idx), 0.5, z.device))
@@ -79,18 +62,15 @@ def step_ms(dataset: str, rounds: int, steps: int) -> dict:
 
     out = {"dataset": dataset, "tokens": model_columns(codec.specs), "vae_batch": s.vae_batch,
            "denoiser_batch": s.batch_size}
-    for stage, step, batch in (("vae", vae_step, s.vae_batch), ("denoiser", denoiser_step, s.batch_size)):
-        batches = [torch.randint(0, len(train), (batch,)) for _ in range(steps)]
-        times = {mode: [] for mode in MODES}
-        for _ in range(rounds):
-            for mode in MODES:
-                optimizer = optimizers[stage, mode]
-                step(batches[0], optimizer)  # warm-up
-                start = time.perf_counter()
-                for idx in batches:
-                    step(idx, optimizer)
-                times[mode].append((time.perf_counter() - start) / steps * 1e3)
-        out.update({f"{stage}_{mode}_ms": float(np.median(times[mode])) for mode in MODES})
+    steps_of = {"vae": lambda idx, optimizer: vae_step(vae, x_num, x_cat, idx, optimizer), "denoiser": denoiser_step}
+    for stage, batch in (("vae", s.vae_batch), ("denoiser", s.batch_size)):
+        batches = [torch.randint(0, n_train, (batch,)) for _ in range(steps)]
+
+        def step_for(mode, stage=stage):
+            return lambda idx: steps_of[stage](idx, optimizers[stage, mode])
+
+        medians, times = alternating_ms(MODES, rounds, batches, step_for)
+        out.update({f"{stage}_{mode}_ms": medians[mode] for mode in MODES})
         out[f"{stage}_rounds_ms"] = times
     return out
 

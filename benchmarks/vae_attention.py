@@ -16,57 +16,36 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from suite import machine, split, stamp, versions  # noqa: E402
+from _step_timing import alternating_ms, default_vae, vae_step  # noqa: E402
+from suite import machine, stamp, versions  # noqa: E402
 
-from tabsyn.table.schema import infer_schema  # noqa: E402
-from tabsyn.tabular.codec import TableCodec  # noqa: E402
-from tabsyn.tabular.presets import model_columns, resolve_settings  # noqa: E402
-from tabsyn.tabular.vae import TabularVAE, TransformerBlock, VAEConfig, vae_loss  # noqa: E402
-from tabsyn.tabular.vae_training import MAX_BETA  # noqa: E402
+from tabsyn.tabular.presets import model_columns  # noqa: E402
+from tabsyn.tabular.vae import TransformerBlock  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 MODES = ("fused", "auto")
 
 
 def step_ms(dataset: str, rounds: int, steps: int) -> dict:
-    train, _, _ = split(dataset)
-    codec = TableCodec().fit(train, infer_schema(train))
-    x_num, x_cat = (torch.from_numpy(a) for a in codec.encode(train))
-    s = resolve_settings("default", int(0.9 * len(train)), model_columns(codec.specs))
-    torch.manual_seed(0)
-    vae = TabularVAE(VAEConfig(n_num=x_num.shape[1], cat_sizes=list(codec.cat_sizes), d_token=s.d_token,
-                               ffn_factor=s.ffn_factor))
+    n_train, codec, x_num, x_cat, s, vae = default_vae(dataset)
     optimizer = torch.optim.Adam(vae.parameters(), lr=s.vae_lr)
     blocks = [m for m in vae.modules() if isinstance(m, TransformerBlock)]
-    batches = [torch.randint(0, len(train), (s.vae_batch,)) for _ in range(steps)]
+    batches = [torch.randint(0, n_train, (s.vae_batch,)) for _ in range(steps)]
 
-    def step(idx):
-        recon, kl, _ = vae_loss(vae, x_num[idx], x_cat[idx])
-        optimizer.zero_grad(set_to_none=True)
-        (recon + MAX_BETA * kl).backward()
-        optimizer.step()
+    def step_for(mode):
+        for block in blocks:
+            block.attention = mode
+        return lambda idx: vae_step(vae, x_num, x_cat, idx, optimizer)
 
-    times = {mode: [] for mode in MODES}
-    for _ in range(rounds):
-        for mode in MODES:
-            for block in blocks:
-                block.attention = mode
-            step(batches[0])  # warm-up
-            start = time.perf_counter()
-            for idx in batches:
-                step(idx)
-            times[mode].append((time.perf_counter() - start) / steps * 1e3)
+    medians, times = alternating_ms(MODES, rounds, batches, step_for)
     return {"dataset": dataset, "tokens": model_columns(codec.specs), "vae_batch": s.vae_batch,
-            **{f"{mode}_ms": float(np.median(times[mode])) for mode in MODES},
-            "rounds_ms": times}
+            **{f"{mode}_ms": medians[mode] for mode in MODES}, "rounds_ms": times}
 
 
 def main(argv: list[str] | None = None) -> int:
