@@ -24,10 +24,14 @@ from tabsyn.tabular.vae import TabularVAE, VAEConfig, vae_loss
 from tabsyn.tabular.vae_training import MAX_BETA
 
 
-def default_vae(dataset: str) -> tuple[int, TableCodec, torch.Tensor, torch.Tensor, Settings, TabularVAE]:
+def default_vae(dataset: str, rows: int | None = None
+                ) -> tuple[int, TableCodec, torch.Tensor, torch.Tensor, Settings, TabularVAE]:
     """``(training rows, codec, x_num, x_cat, settings, vae)`` for ``dataset`` at the default preset
-    (the VAE's weights seeded with 0)."""
+    (the VAE's weights seeded with 0); ``rows``: the first that many rows of the training split
+    (``fit_scaling.py``'s slices), with the settings the default preset scales to for them."""
     train, _, _ = split(dataset)
+    if rows is not None:
+        train = train.iloc[:rows].reset_index(drop=True)
     codec = TableCodec().fit(train, infer_schema(train))
     x_num, x_cat = (torch.from_numpy(a) for a in codec.encode(train))
     s = resolve_settings("default", int(0.9 * len(train)), model_columns(codec.specs))

@@ -4,13 +4,19 @@ For each table, the default preset's VAE and denoiser (their sizes and batches f
 table's training split, the suite's protocol) take optimiser steps (forward, backward,
 Adam, and the denoiser's EMA update, as ``tabsyn.training.train`` takes them) on batches
 of the encoded training rows (the denoiser on stand-in latents of its width), with
-``torch.optim.Adam``'s per-tensor loop (torch's default on the CPU, what every fit used
-before and since: it measured no faster, benchmarks/ABLATIONS.md) and with its fused
-kernel (``fused=True``: one pass over every parameter), in alternating rounds so that
+``torch.optim.Adam``'s per-tensor loop (torch's default on the CPU) and with its fused
+kernel (``fused=True``: one pass over every parameter; what fits use since it measured
+faster here, ``tabsyn.training.adam``, benchmarks/ABLATIONS.md), in alternating rounds so that
 both see the same machine. Milliseconds per step are the median of the rounds.
-Writes ``benchmarks/results/optimizer_step.json`` and prints a markdown table.
+``--rows N`` times each table's first N training rows instead (the slices of
+``fit_scaling.py``: a 2,000-row table's batches are 256 rows, and a smaller step shows
+the optimiser's share more). ``--fits K`` also times K whole default fits of the table
+(or slice) with each kernel, alternating (``tabsyn.training.adam`` switched through
+``FUSED_ADAM_DEVICES``). Writes ``benchmarks/results/optimizer_step.json``
+(``--name``) and prints a markdown table.
 
     python benchmarks/optimizer_step.py            # about 3 minutes on 2 cores
+    python benchmarks/optimizer_step.py --datasets adult default --rows 2000 --fits 2 --name optimizer_step_2000
 """
 
 from __future__ import annotations
@@ -18,15 +24,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
+
+import numpy as np
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _step_timing import alternating_ms, default_vae, vae_step  # noqa: E402
-from suite import machine, stamp, versions  # noqa: E402
+from suite import SEED, machine, split, stamp, versions  # noqa: E402
 
+from tabsyn import TabSynthesizer, training  # noqa: E402
 from tabsyn.diffusion.edm import EDMLoss  # noqa: E402
 from tabsyn.tabular.latent import SIGMA_DATA, DenoiserConfig, LatentDenoiser, network_precision  # noqa: E402
 from tabsyn.tabular.presets import model_columns  # noqa: E402
@@ -40,8 +50,8 @@ def _optimizer(params: list, lr: float, mode: str) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=lr, fused=mode == "fused")
 
 
-def step_ms(dataset: str, rounds: int, steps: int) -> dict:
-    n_train, codec, x_num, x_cat, s, vae = default_vae(dataset)
+def step_ms(dataset: str, rounds: int, steps: int, rows: int | None = None) -> dict:
+    n_train, codec, x_num, x_cat, s, vae = default_vae(dataset, rows)
     dim = (x_num.shape[1] + x_cat.shape[1]) * s.d_token
     denoiser = LatentDenoiser(DenoiserConfig(dim=dim, width=s.denoiser_width, n_num=x_num.shape[1],
                                              cat_sizes=list(codec.cat_sizes)))
@@ -60,7 +70,7 @@ def step_ms(dataset: str, rounds: int, steps: int) -> dict:
         optimizer.step()
         ema.update(denoiser)
 
-    out = {"dataset": dataset, "tokens": model_columns(codec.specs), "vae_batch": s.vae_batch,
+    out = {"dataset": dataset, "rows": n_train, "tokens": model_columns(codec.specs), "vae_batch": s.vae_batch,
            "denoiser_batch": s.batch_size}
     steps_of = {"vae": lambda idx, optimizer: vae_step(vae, x_num, x_cat, idx, optimizer), "denoiser": denoiser_step}
     for stage, batch in (("vae", s.vae_batch), ("denoiser", s.batch_size)):
@@ -75,27 +85,60 @@ def step_ms(dataset: str, rounds: int, steps: int) -> dict:
     return out
 
 
+def fit_seconds(dataset: str, rows: int | None, rounds: int) -> dict:
+    """Seconds of whole default fits of ``dataset``'s training split (its first ``rows``), each kernel
+    in turn, ``rounds`` times."""
+    train, _, _ = split(dataset)
+    if rows is not None:
+        train = train.iloc[:rows].reset_index(drop=True)
+    fused_devices, times = training.FUSED_ADAM_DEVICES, {mode: [] for mode in MODES}
+    try:
+        for _ in range(rounds):
+            for mode in MODES:
+                training.FUSED_ADAM_DEVICES = fused_devices if mode == "fused" else ()
+                start = time.perf_counter()
+                TabSynthesizer(random_state=SEED, verbose=False).fit(train)
+                times[mode].append(time.perf_counter() - start)
+    finally:
+        training.FUSED_ADAM_DEVICES = fused_devices
+    return {**{f"fit_{mode}_s": float(np.median(times[mode])) for mode in MODES}, "fit_rounds_s": times}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", default=["adult", "default", "shoppers", "magic", "beijing"])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=20, help="timed steps per round and mode")
+    parser.add_argument("--rows", type=int, default=None, help="time the first ROWS training rows of each table")
+    parser.add_argument("--fits", type=int, default=0, help="also time this many whole fits with each kernel")
+    parser.add_argument("--name", default="optimizer_step", help="results file benchmarks/results/NAME.json")
     args = parser.parse_args(argv)
     results = []
     for dataset in args.datasets:
-        results.append(step_ms(dataset, args.rounds, args.steps))
+        results.append(step_ms(dataset, args.rounds, args.steps, args.rows))
+        if args.fits:
+            results[-1].update(fit_seconds(dataset, args.rows, args.fits))
         print(json.dumps(results[-1]), flush=True)
     out = {"torch_threads": torch.get_num_threads(), "machine": machine(), "versions": versions(),
            "results": results, **stamp(__file__, argv)}
-    (HERE / "results" / "optimizer_step.json").write_text(json.dumps(out, indent=2))
-    print("| table | VAE batch | VAE ms/step, loop / fused | ratio | denoiser batch | denoiser ms/step, loop / fused "
-          "| ratio |")
-    print("|---|---|---|---|---|---|---|")
+    (HERE / "results" / f"{args.name}.json").write_text(json.dumps(out, indent=2))
+    print("| table | rows | VAE batch | VAE ms/step, loop / fused | ratio | denoiser batch "
+          "| denoiser ms/step, loop / fused | ratio |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['dataset']} | {r['vae_batch']:,} | {r['vae_loop_ms']:.1f} / {r['vae_fused_ms']:.1f} "
+        print(f"| {r['dataset']} | {r['rows']:,} | {r['vae_batch']:,} "
+              f"| {r['vae_loop_ms']:.1f} / {r['vae_fused_ms']:.1f} "
               f"| {r['vae_loop_ms'] / r['vae_fused_ms']:.2f}x | {r['denoiser_batch']:,} "
               f"| {r['denoiser_loop_ms']:.1f} / {r['denoiser_fused_ms']:.1f} "
               f"| {r['denoiser_loop_ms'] / r['denoiser_fused_ms']:.2f}x |")
+    fits = [r for r in results if "fit_loop_s" in r]
+    if fits:
+        print("\n| table | rows | fit s, loop / fused (median) | ratio | every fit, loop / fused |")
+        print("|---|---|---|---|---|")
+        for r in fits:
+            rounds = ", ".join(f"{a:.1f} / {b:.1f}" for a, b in zip(*r["fit_rounds_s"].values()))
+            print(f"| {r['dataset']} | {r['rows']:,} | {r['fit_loop_s']:.1f} / {r['fit_fused_s']:.1f} "
+                  f"| {r['fit_loop_s'] / r['fit_fused_s']:.2f}x | {rounds} |")
     return 0
 
 

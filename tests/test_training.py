@@ -1,3 +1,4 @@
+import copy
 import math
 import types
 
@@ -5,7 +6,7 @@ import pytest
 import torch
 
 import tabsyn.training
-from tabsyn.training import EMA, TimeBudget, TrainConfig, TrainingDivergedError, train
+from tabsyn.training import EMA, TimeBudget, TrainConfig, TrainingDivergedError, adam, train
 
 
 def _regression(seed=0):
@@ -197,3 +198,28 @@ def test_the_budget_stops_training_mid_epoch_and_validates_that_epoch(monkeypatc
     assert len(hist.records) == 1 and hist.records[0]["seconds"] == 3.0
     assert hist.stop_reason == "time budget of 2.5 s reached"
     assert validated == [3]  # not due by eval_every, but the last epoch is always judged
+
+
+def test_adam_takes_the_fused_kernel_for_float_parameters_on_the_cpu_and_the_loop_elsewhere():
+    assert adam(torch.nn.Linear(3, 2).parameters(), lr=1e-3).defaults["fused"] is True
+    meta = torch.nn.Linear(3, 2, device="meta")
+    assert not adam(meta.parameters(), lr=1e-3).defaults["fused"]
+    counts = torch.nn.Parameter(torch.zeros(2, dtype=torch.int64), requires_grad=False)
+    assert not adam([counts, torch.nn.Parameter(torch.zeros(2))], lr=1e-3).defaults["fused"]
+
+
+def test_the_fused_adam_takes_the_loops_steps_to_float_rounding():
+    torch.manual_seed(0)
+    fused_net = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
+    loop_net = copy.deepcopy(fused_net)
+    fused = adam(fused_net.parameters(), lr=1e-2, weight_decay=1e-4)
+    loop = torch.optim.Adam(loop_net.parameters(), lr=1e-2, weight_decay=1e-4, foreach=False)
+    start = copy.deepcopy(fused_net)
+    x, y = torch.randn(64, 5), torch.randn(64, 1)
+    for _ in range(50):
+        for net, opt in ((fused_net, fused), (loop_net, loop)):
+            opt.zero_grad()
+            torch.nn.functional.mse_loss(net(x), y).backward()
+            opt.step()
+    assert min((p - q).abs().max().item() for p, q in zip(fused_net.parameters(), start.parameters())) > 1e-2
+    assert all(torch.allclose(p, q, atol=1e-5) for p, q in zip(fused_net.parameters(), loop_net.parameters()))

@@ -26,7 +26,7 @@ from tabsyn.diffusion.sampler import ode_sample
 from tabsyn.tabular.conditioning import ConditionLayout
 from tabsyn.tabular.fitting import epochs_for, minibatches, steps_per_epoch, validation_schedule
 from tabsyn.tabular.presets import Settings
-from tabsyn.training import EMA, History, TrainConfig, train
+from tabsyn.training import EMA, History, TrainConfig, adam, train
 
 SIGMA_DATA = 0.5  # latents are scaled to this standard deviation per dimension (EDM's sigma_data)
 VAL_BLOCK = 8192  # held-out rows per denoiser call in validation
@@ -209,7 +209,7 @@ def denoiser_probe(columns: int, x_num: torch.Tensor, x_cat: torch.Tensor, cat_s
     device, dim = x_num.device, columns * s.d_token
     denoiser = LatentDenoiser(DenoiserConfig(dim=dim, width=s.denoiser_width, n_num=x_num.shape[1],
                                              cat_sizes=list(cat_sizes))).to(device)
-    optimizer = torch.optim.Adam(denoiser.parameters(), lr=s.diffusion_lr)
+    optimizer = adam(denoiser.parameters(), lr=s.diffusion_lr)
     loss = EDMLoss(s.noise_mean, s.noise_std, SIGMA_DATA)
     ema = EMA(denoiser, s.ema_decay) if s.ema_decay else None
     z, num, cat = torch.randn(len(idx), dim, device=device) * SIGMA_DATA, x_num[idx], x_cat[idx]

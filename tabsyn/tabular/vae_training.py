@@ -10,7 +10,7 @@ from tabsyn import distributed
 from tabsyn.tabular.fitting import epochs_for, minibatches, validation_schedule
 from tabsyn.tabular.presets import Settings
 from tabsyn.tabular.vae import EVAL_BLOCK, TabularVAE, VAEConfig, reconstruction, vae_loss
-from tabsyn.training import History, TrainConfig, train
+from tabsyn.training import History, TrainConfig, adam, train
 
 MAX_BETA, MIN_BETA, BETA_DECAY = 1e-2, 1e-5, 0.7
 
@@ -97,7 +97,7 @@ def vae_probe(x_num: torch.Tensor, x_cat: torch.Tensor, cat_sizes: list[int], tr
     callable (:mod:`tabsyn.tabular.estimate` times it), and the model columns: the latent's tokens."""
     idx = distributed.shard(train_idx)[:distributed.per_rank_batch(s.vae_batch)]
     vae, num, cat = _vae(x_num, cat_sizes, s), x_num[idx], x_cat[idx]
-    optimizer = torch.optim.Adam(vae.parameters(), lr=s.vae_lr)
+    optimizer = adam(vae.parameters(), lr=s.vae_lr)
 
     def step() -> None:
         recon, kl, _ = vae_loss(vae, num, cat)
