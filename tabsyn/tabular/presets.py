@@ -16,7 +16,8 @@ smaller table :func:`resolve_settings` shrinks them so the work follows the data
   so the default VAE's 512 rows hold up to 63 columns, every benchmark table among them;
   the denoiser, an MLP (0.03 s a step on the 500 columns), keeps its batch;
 - from ``full_rows`` training rows up, the VAE and the denoiser get the preset's
-  steps; below, the denoiser's budget shrinks as ``sqrt(rows / full_rows)`` and the
+  steps; below, the denoiser's budget shrinks as ``(rows / full_rows) ** diffusion_rows_power``
+  (0.5, the square root, in every preset: 0.75 cost the 2,000-row tables detection) and the
   VAE's as ``(rows / full_rows) ** vae_rows_power`` (the default preset's: 1), never below
   ``min_steps`` (a first rule, epochs times steps per epoch, cut a 9,000-row table
   to a third of its steps and cost it 0.03 of quality: benchmarks/ABLATIONS.md);
@@ -72,9 +73,10 @@ class Settings:
     # The denoiser's learning rate: "constant", or "cosine" (decaying to 0 over its step budget).
     diffusion_schedule: str = "constant"
     diffusion_grad_clip: float | None = None  # the denoiser's largest gradient norm (None: not clipped)
-    # Below full_rows the VAE's steps shrink as (rows / full_rows) ** vae_rows_power (the denoiser's
-    # as its square root).
+    # Below full_rows the VAE's steps shrink as (rows / full_rows) ** vae_rows_power, the denoiser's as
+    # (rows / full_rows) ** diffusion_rows_power.
     vae_rows_power: float = 0.5
+    diffusion_rows_power: float = 0.5
     # The noise levels the denoiser trains on: ln sigma ~ N(noise_mean, noise_std^2) (EDM's -1.2, 1.2).
     noise_mean: float = -1.2
     noise_std: float = 1.2
@@ -152,7 +154,7 @@ def scale_to_table(s: Settings, n_train: int, *, n_columns: int | None = None, b
         vae_batch = min(s.batch_size, rows_cap)
         if n_columns is not None and s.vae_batch_tokens:
             vae_batch = min(vae_batch, max(MIN_VAE_BATCH, _power_of_two(s.vae_batch_tokens / (n_columns + 1))))
-    share = 1.0 if not s.full_rows else min(1.0, math.sqrt(n_train / s.full_rows))
+    share = 1.0 if not s.full_rows else min(1.0, n_train / s.full_rows) ** s.diffusion_rows_power
 
     vae_share = 1.0 if not s.full_rows else min(1.0, n_train / s.full_rows) ** s.vae_rows_power
 

@@ -38,6 +38,9 @@ def test_budgets_shrink_as_the_square_root_of_the_rows_below_full_rows_and_the_d
     assert resolve_settings("default", 1800).vae_steps == 315
     fast = PRESETS["fast"]  # the field's default power: the square root for both stages
     assert resolve_settings("fast", fast.full_rows // 4).vae_steps == fast.vae_steps // 2
+    # The denoiser's power is a preset field too (the square root by default)
+    linear = scale_to_table(replace(full, diffusion_rows_power=1.0), full.full_rows // 4)
+    assert linear.diffusion_steps == full.diffusion_steps // 4 and linear.vae_steps == quarter.vae_steps
 
 
 def test_the_batch_is_a_quarter_of_the_rows_within_its_bounds():
