@@ -113,8 +113,9 @@ def adam(params: Iterable[torch.nn.Parameter], lr: float, weight_decay: float = 
     where every parameter is a float on a device that has it, its per-tensor loop elsewhere.
 
     The same update, to float rounding. On 2 CPU cores the fused kernel took a 2,000-row table's
-    denoiser step (256 rows) 1.14x faster and its VAE step 1.04-1.06x, and a full table's
-    steps up to 1.1x (``python benchmarks/optimizer_step.py``, benchmarks/ABLATIONS.md).
+    denoiser step (256 rows) 1.14-1.17x faster and its VAE step 1.06x (a whole fit 1.13x), and the
+    five benchmark tables' steps 1.03-1.12x (``python benchmarks/optimizer_step.py``,
+    benchmarks/ABLATIONS.md).
 
     >>> adam(torch.nn.Linear(2, 1).parameters(), lr=1e-3).defaults["fused"]
     True
