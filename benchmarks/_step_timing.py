@@ -24,14 +24,18 @@ from tabsyn.tabular.vae import TabularVAE, VAEConfig, vae_loss
 from tabsyn.tabular.vae_training import MAX_BETA
 
 
+def training_rows(dataset: str, rows: int | None = None):
+    """``dataset``'s training split (the suite's protocol), or its first ``rows`` rows (``fit_scaling.py``'s slices)."""
+    train, _, _ = split(dataset)
+    return train if rows is None else train.iloc[:rows].reset_index(drop=True)
+
+
 def default_vae(dataset: str, rows: int | None = None
                 ) -> tuple[int, TableCodec, torch.Tensor, torch.Tensor, Settings, TabularVAE]:
     """``(training rows, codec, x_num, x_cat, settings, vae)`` for ``dataset`` at the default preset
     (the VAE's weights seeded with 0); ``rows``: the first that many rows of the training split
     (``fit_scaling.py``'s slices), with the settings the default preset scales to for them."""
-    train, _, _ = split(dataset)
-    if rows is not None:
-        train = train.iloc[:rows].reset_index(drop=True)
+    train = training_rows(dataset, rows)
     codec = TableCodec().fit(train, infer_schema(train))
     x_num, x_cat = (torch.from_numpy(a) for a in codec.encode(train))
     s = resolve_settings("default", int(0.9 * len(train)), model_columns(codec.specs))

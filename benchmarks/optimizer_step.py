@@ -32,8 +32,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _step_timing import alternating_ms, default_vae, vae_step  # noqa: E402
-from suite import SEED, machine, split, stamp, versions  # noqa: E402
+from _step_timing import alternating_ms, default_vae, training_rows, vae_step  # noqa: E402
+from suite import SEED, machine, stamp, versions  # noqa: E402
 
 from tabsyn import TabSynthesizer, training  # noqa: E402
 from tabsyn.diffusion.edm import EDMLoss  # noqa: E402
@@ -87,9 +87,7 @@ def step_ms(dataset: str, rounds: int, steps: int, rows: int | None = None) -> d
 def fit_seconds(dataset: str, rows: int | None, rounds: int) -> dict:
     """Seconds of whole default fits of ``dataset``'s training split (its first ``rows``), each kernel
     in turn, ``rounds`` times."""
-    train, _, _ = split(dataset)
-    if rows is not None:
-        train = train.iloc[:rows].reset_index(drop=True)
+    train = training_rows(dataset, rows)
     fused_devices, times = training.FUSED_ADAM_DEVICES, {mode: [] for mode in MODES}
     try:
         for _ in range(rounds):
