@@ -50,8 +50,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="also score column groups, alone and left out: shell patterns, comma-joined "
                              "for one group of several ('BILL_AMT*' 'BILL_AMT*,PAY_AMT*')")
     args = parser.parse_args(argv)
+    path = HERE / ".cache" / f"{args.model}.tabsyn"
+    if not path.exists():
+        parser.error(f"--model {args.model!r}: no fitted model at {path}; fit one with "
+                     f"python benchmarks/sampling_speed.py --dataset {args.dataset} --name {args.model}")
     train, holdout, _ = split(args.dataset)
-    synth = tabsyn.load(HERE / ".cache" / f"{args.model}.tabsyn")
+    synth = tabsyn.load(path)
     synthetic = synth.sample(len(train), random_state=SEED)
     specs = _checks.resolve_specs(train, None)
     columns = [s.name for s in specs if s.kind != "id"]
