@@ -97,6 +97,13 @@ class KnownCells:
         return KnownCells(self.cond[index], self.forbid_missing[index],
                           self.values.iloc[index].reset_index(drop=True), self.cells[index])
 
+    def given(self, label: object) -> np.ndarray:
+        """Which rows give the cell of column ``label``."""
+        for k, name in enumerate(self.values.columns):
+            if name == label:
+                return self.cells[:, k]
+        return np.zeros(len(self.cells), bool)
+
     def restore(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` with the known cells set to exactly the given values."""
         for k, label in enumerate(self.values.columns):

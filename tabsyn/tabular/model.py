@@ -120,8 +120,7 @@ class TabularModel:
         blocks = RowBlocks(positions, self.row_block)
         z = self._latents(noise, blocks, known, guidance_scale)
         x_num, x_cat = self._decode(z, blocks, None if known is None else known.forbid_missing)
-        frame = self.codec.decode(x_num, x_cat, positions=positions)
-        return frame if known is None else known.restore(frame)
+        return self.codec.decode(x_num, x_cat, positions=positions, known=known)
 
     def impute(self, frame: pd.DataFrame, cells: np.ndarray, *, seed: int, base: int, draws: int, batch_size: int,
                guidance_scale: float = 1.0) -> pd.DataFrame:
@@ -141,7 +140,7 @@ class TabularModel:
             x_num, x_cat = self._decode(z, blocks, known.forbid_missing[repeat])
             x_num = self.codec.average_draws(x_num.reshape(len(rows), draws, -1).transpose(1, 0, 2))
             x_cat = most_frequent(x_cat.reshape(len(rows), draws, x_cat.shape[1]))
-            parts.append(known.restore(self.codec.decode(x_num, x_cat, positions=positions[::draws])).set_axis(rows))
+            parts.append(self.codec.decode(x_num, x_cat, positions=positions[::draws], known=known).set_axis(rows))
         return pd.concat(parts) if parts else frame.iloc[:0]
 
     def _latents(self, noise: np.ndarray, blocks: RowBlocks, known: KnownCells | None,

@@ -16,6 +16,10 @@ by side in the two arrays the VAE reads:
 An ``x_cat`` column that is a function of another in training (Adult's
 ``education-num`` of ``education``) is written from that column's code on decode
 (:mod:`~tabsyn.tabular.codec.dependencies`), so generated rows keep the identity.
+A numerical column that often holds exactly another's value (Default's
+``PAY_AMT1`` and ``BILL_AMT2``: a bill paid in full) gets a two-level "equals"
+column after the "is missing" flags, and decode copies the other column's value
+where the model set it (:mod:`~tabsyn.tabular.codec.ties`).
 
 :meth:`TableCodec.decode` rebuilds a DataFrame with the original column labels,
 order and dtypes; ID columns get new keys. Draws made while decoding (pooled
@@ -41,6 +45,7 @@ from tabsyn.tabular.codec.datetimes import DatetimeCodec
 from tabsyn.tabular.codec.dependencies import Derived, apply_derived, find_derived
 from tabsyn.tabular.codec.key import KeyCodec
 from tabsyn.tabular.codec.numeric import NumericCodec
+from tabsyn.tabular.codec.ties import Tie, find_ties, tied
 from tabsyn.tabular.codec.values import KnownValueError, listed
 
 # The codec of each column kind.
@@ -70,6 +75,9 @@ class TableCodec:
     derive : bool, default=True
         Find the ``x_cat`` columns that are functions of another in training and
         decode them from it (:mod:`~tabsyn.tabular.codec.dependencies`).
+    tie : bool, default=True
+        Find the numerical columns that often equal another in training, learn
+        where they do and copy the value there on decode (:mod:`~tabsyn.tabular.codec.ties`).
 
     Attributes
     ----------
@@ -78,9 +86,12 @@ class TableCodec:
     n_num : int
         Numerical model columns (the width of ``x_num``).
     cat_sizes : list of int
-        Levels per ``x_cat`` column, the "is missing" flags included.
+        Levels per ``x_cat`` column, the "is missing" and "equals" flags included.
     derived : list of Derived
         The ``x_cat`` columns decode writes from another's code (:meth:`derived_columns` names them).
+    ties : list of Tie
+        The numerical columns decode copies from another where their "equals" flag is set
+        (:meth:`tied_columns` names them).
 
     Examples
     --------
@@ -89,9 +100,10 @@ class TableCodec:
     >>> codec.decode(x_num, x_cat, positions=np.arange(len(df)))     # doctest: +SKIP
     """
 
-    def __init__(self, *, max_categories: int = MAX_CATEGORIES, derive: bool = True):
+    def __init__(self, *, max_categories: int = MAX_CATEGORIES, derive: bool = True, tie: bool = True):
         self.max_categories = max_categories
         self.derive = derive
+        self.tie = tie
 
     # -- fit ---------------------------------------------------------------------
     def fit(self, df: pd.DataFrame, specs: list[ColumnSpec]) -> "TableCodec":
@@ -114,8 +126,19 @@ class TableCodec:
                 codec = CODECS[spec.kind](spec)
             codecs.append(codec.fit(df.iloc[:, pos]))
         self._set_codecs(codecs)
+        self.ties = []
         self.derived = find_derived(self._codes(df)[0], self.cat_sizes) if self.derive else []
+        if self.tie:
+            plain = [p for p in self._num if codecs[p].kind == NUMERICAL]
+            numbers = [self._numbers(p, df) for p in plain]
+            self.ties = find_ties([x for x, _ in numbers], [m for _, m in numbers],
+                                  [str(codecs[p].spec.dtype) for p in plain], plain)
         return self
+
+    def _numbers(self, pos: int, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Column ``pos`` of ``df`` as exact integers or floats, and which cells are missing."""
+        codec = self._codecs[pos]
+        return codec.to_numbers(df.iloc[:, pos], exact=codec.origin_ is not None)
 
     def _set_codecs(self, codecs: list) -> None:
         """Lay the fitted codecs out in the model arrays."""
@@ -145,7 +168,7 @@ class TableCodec:
     @property
     def cat_sizes(self) -> list[int]:
         codecs = self._fitted()
-        return [codecs[p].n_codes for p in self._cat] + [2] * len(self._flags)
+        return [codecs[p].n_codes for p in self._cat] + [2] * (len(self._flags) + len(self.ties))
 
     # -- encode, decode -------------------------------------------------------------
     def encode(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -185,6 +208,9 @@ class TableCodec:
                 problems.append(str(err))
         if problems:
             raise ValueError(_joined(problems))
+        for tie in self.ties:
+            equal = tied(*self._numbers(tie.target, df), *self._numbers(tie.source, df), tie.mode)
+            flags.append(equal.astype(np.int64))
         x_cat = np.stack(cat + flags, axis=1).astype(np.int64) if cat + flags else np.zeros((len(df), 0), np.int64)
         return x_cat, num
 
@@ -192,11 +218,14 @@ class TableCodec:
         """:meth:`fit`, then :meth:`encode` the same table."""
         return self.fit(df, specs).encode(df)
 
-    def decode(self, x_num: np.ndarray, x_cat: np.ndarray, *, positions: np.ndarray) -> pd.DataFrame:
+    def decode(self, x_num: np.ndarray, x_cat: np.ndarray, *, positions: np.ndarray, known=None) -> pd.DataFrame:
         """Model arrays -> a DataFrame with the fitted table's labels, order and dtypes.
 
         ``positions`` are the rows' positions in the sample stream: new keys and
         every draw made here are functions of them, so batching never changes a row.
+        ``known`` (a :class:`~tabsyn.tabular.known.KnownCells`: its ``restore(frame)``
+        and ``given(label)``) puts the known cells back before tied values are copied,
+        so a tie copies a known source's given value and never overwrites a known cell.
         """
         codecs = self._fitted()
         positions = np.asarray(positions, dtype=np.int64)
@@ -213,7 +242,21 @@ class TableCodec:
             columns[pos] = codecs[pos].decode(x_cat[:, j], positions=positions, row_codes=x_cat)
         for pos in self._keys:
             columns[pos] = codecs[pos].decode(positions)
-        return self._frame([columns[p] for p in range(len(codecs))], [c.spec.name for c in codecs])
+        frame = self._frame([columns[p] for p in range(len(codecs))], [c.spec.name for c in codecs])
+        if known is not None:
+            frame = known.restore(frame)
+        first = len(self._cat) + len(self._flags)
+        for k, tie in enumerate(self.ties):
+            target, source = frame.iloc[:, tie.target], frame.iloc[:, tie.source]
+            low, high = codecs[tie.target].to_values(np.array(codecs[tie.target].model_range()), np.zeros(2, bool))
+            copy = ((x_cat[:, first + k] == 1) & source.notna().to_numpy()
+                    & (source >= low).to_numpy(dtype=bool, na_value=False)
+                    & (source <= high).to_numpy(dtype=bool, na_value=False))
+            if known is not None:
+                copy &= ~known.given(frame.columns[tie.target])
+            if copy.any():
+                frame.isetitem(tie.target, target.mask(copy, source).astype(target.dtype))
+        return frame
 
     def _frame(self, columns: list[pd.Series], labels: list) -> pd.DataFrame:
         out = pd.DataFrame({i: col.reset_index(drop=True) for i, col in enumerate(columns)})
@@ -227,7 +270,7 @@ class TableCodec:
     def missing_codes(self) -> list[int | None]:
         """Per ``x_cat`` column, the code that means "missing" (None when it has none)."""
         codecs = self._fitted()
-        return [codecs[p].missing_code for p in self._cat] + [1] * len(self._flags)
+        return [codecs[p].missing_code for p in self._cat] + [1] * len(self._flags) + [None] * len(self.ties)
 
     def derived_columns(self) -> list[tuple[object, object]]:
         """(column, the column it is decoded from) for each derived column, by label; a numerical column's
@@ -236,6 +279,11 @@ class TableCodec:
         names = [self._codecs[p].spec.name for p in self._cat]
         names += [(self._codecs[p].spec.name, "is missing") for p in self._flags]
         return [(names[d.target], names[d.source]) for d in self.derived]
+
+    def tied_columns(self) -> list[tuple[object, object]]:
+        """(column, the column whose value it takes where its "equals" flag is set) for each tie, by label."""
+        codecs = self._fitted()
+        return [(codecs[t.target].spec.name, codecs[t.source].spec.name) for t in self.ties]
 
     def average_draws(self, x_num: np.ndarray) -> np.ndarray:
         """(draws, rows, numerical columns) normals -> per row, the normal of the draws' mean value."""
@@ -321,20 +369,24 @@ class TableCodec:
     # -- plain state -----------------------------------------------------------------
     def to_state(self) -> dict:
         codecs = self._fitted()
-        return {"max_categories": self.max_categories, "derive": self.derive,
+        return {"max_categories": self.max_categories, "derive": self.derive, "tie": self.tie,
                 "columns_index": {"multi": self._labels["multi"], "names": list(self._labels["names"])},
                 "columns": [c.to_state() for c in codecs],
-                "derived": [{"target": d.target, "source": d.source, "lookup": d.lookup} for d in self.derived]}
+                "derived": [{"target": d.target, "source": d.source, "lookup": d.lookup} for d in self.derived],
+                "ties": [{"target": t.target, "source": t.source, "mode": t.mode} for t in self.ties]}
 
     @classmethod
     def from_state(cls, state: dict) -> "TableCodec":
-        obj = cls(max_categories=state["max_categories"], derive=state.get("derive", False))
+        obj = cls(max_categories=state["max_categories"], derive=state.get("derive", False),
+                  tie=state.get("tie", False))
         index = state["columns_index"]
         obj._labels = {"multi": index["multi"], "names": list(index["names"])}
         obj._set_codecs([CODECS[c["spec"]["kind"]].from_state(c) for c in state["columns"]])
         # Files from before derived columns decode as they did.
         obj.derived = [Derived(int(d["target"]), int(d["source"]), np.asarray(d["lookup"], dtype=np.int64))
                        for d in state.get("derived", [])]
+        # Files from before ties have none.
+        obj.ties = [Tie(int(t["target"]), int(t["source"]), t["mode"]) for t in state.get("ties", [])]
         return obj
 
 
