@@ -22,6 +22,7 @@ of ``benchmarks/RESULTS.md`` is rewritten (the rest of the file is kept); with a
 
     python benchmarks/peers.py --threads 2
     python benchmarks/peers.py --threads 2 --datasets adult --systems tabsyn --force
+    python benchmarks/peers.py --threads 2 --save-models   # + each tabsyn model, for detection_columns.py
 
 Smoke test (dev; never into benchmarks/results):
 
@@ -77,6 +78,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="dev: keep only the first ROWS rows of each training split (smoke tests)")
     parser.add_argument("--smoke", action="store_true",
                         help="dev: tiny fit settings for every system, to prove it runs end to end")
+    parser.add_argument("--save-models", action="store_true",
+                        help="keep each tabsyn fit as benchmarks/.cache/peers_DATASET.tabsyn (after sampling, "
+                             "untimed), for python benchmarks/detection_columns.py --model peers_DATASET")
     args = parser.parse_args(argv)
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be at least 1")
@@ -93,7 +97,8 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"{dataset:9} {system:12} skipped: {path.name} exists (--force reruns)")
                 continue
             options = {"threads": args.threads, "rows": args.rows,
-                       "settings": SMOKE_SETTINGS.get(system, {}) if args.smoke else {}}
+                       "settings": SMOKE_SETTINGS.get(system, {}) if args.smoke else {},
+                       "save_model": str(HERE / ".cache" / f"peers_{dataset}.tabsyn") if args.save_models else None}
             r = run_one(dataset, system, path, {k: v for k, v in options.items() if v})
             s = r["scores"]
             holdout_auc = s["detection"].get("roc_auc_holdout")

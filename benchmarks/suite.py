@@ -196,8 +196,9 @@ def child_run(dataset: str, system: str, out_dir: Path, options: dict | None = N
     """Fit and sample in this (child) process; write the rows and the measurements.
 
     ``options`` (from ``generate``): ``threads`` (torch threads for fit and sample),
-    ``rows`` (training rows kept, smoke tests only) and ``settings`` (constructor
-    arguments, smoke tests only).
+    ``rows`` (training rows kept, smoke tests only), ``settings`` (constructor
+    arguments, smoke tests only) and ``save_model`` (a path: a tabsyn fit is saved
+    there after it is sampled, outside every timing, for ``detection_columns.py``).
     """
     import random
     import warnings
@@ -222,6 +223,9 @@ def child_run(dataset: str, system: str, out_dir: Path, options: dict | None = N
     synthetic = synthesizer.sample(len(train))
     sample_seconds = time.perf_counter() - start
     synthetic.to_pickle(out_dir / "synthetic.pkl")
+    if system == "tabsyn" and options.get("save_model"):
+        Path(options["save_model"]).parent.mkdir(parents=True, exist_ok=True)
+        synthesizer.save(options["save_model"])
     (out_dir / "measurements.json").write_text(json.dumps({
         "fit_seconds": fit_seconds, "sample_seconds": sample_seconds,
         "sample_rows_per_second": len(synthetic) / sample_seconds if sample_seconds > 0 else None,
