@@ -1,6 +1,7 @@
 """Which columns give synthetic rows away: detection AUC of each column alone, and of the table without it.
 
-Loads a model cached by ``benchmarks/sampling_speed.py`` (``benchmarks/.cache/NAME.tabsyn``), samples
+Loads a model cached by ``benchmarks/sampling_speed.py --name NAME`` or kept by ``benchmarks/peers.py
+--save-models`` (``peers_<table>``) in ``benchmarks/.cache/NAME.tabsyn``, samples
 as many rows as the table's training split (seed 0), and scores with the same classifier and protocol
 as ``tabsyn.evaluate``'s detection (against the holdout, which the model never saw):
 
@@ -15,6 +16,7 @@ joint (pair or higher) problem. Writes ``benchmarks/results/detection_columns_NA
     python benchmarks/sampling_speed.py --dataset default ... --name abl_epyc_default   # fits and caches
     python benchmarks/detection_columns.py --dataset default --model abl_epyc_default    # a few minutes
     python benchmarks/detection_columns.py --dataset default --model abl_epyc_default --groups 'BILL_AMT*'
+    python benchmarks/detection_columns.py --dataset adult --model peers_adult    # after peers.py --save-models
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     path = HERE / ".cache" / f"{args.model}.tabsyn"
     if not path.exists():
         parser.error(f"--model {args.model!r}: no fitted model at {path}; fit one with "
-                     f"python benchmarks/sampling_speed.py --dataset {args.dataset} --name {args.model}")
+                     f"python benchmarks/sampling_speed.py --dataset {args.dataset} --name {args.model}, or keep "
+                     f"the peer run's with python benchmarks/peers.py --save-models (peers_{args.dataset})")
     train, holdout, _ = split(args.dataset)
     synth = tabsyn.load(path)
     synthetic = synth.sample(len(train), random_state=SEED)
