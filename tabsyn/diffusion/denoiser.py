@@ -9,7 +9,6 @@ from tabsyn.diffusion.embedding import SinusoidalEmbedding
 
 
 SHARED_LEVELS = 8  # noise_embedding: calls with at most this many distinct levels embed each once
-SHARED_ROWS = 4    # ... and in training, calls with at least this many rows per distinct level
 
 
 class MLPDenoiser(nn.Module):
@@ -48,17 +47,9 @@ class MLPDenoiser(nn.Module):
         once, as a batch of one row, and hands it to its rows: the time MLP, a fifth of the
         network's multiplications at width 256, then costs nothing per row. A level's embedding
         never depends on the other rows of the call (each is computed alone, in one shape).
-        A training step whose rows share their levels in groups (``EDMLoss(groups=...)``: at least
-        ``SHARED_ROWS`` rows a level) embeds the distinct levels together, once each, and gradients
-        flow back through the shared embeddings; one level per row embeds row by row as before.
         """
-        if c_noise.dim() == 1 and len(c_noise) > SHARED_LEVELS:
-            if not torch.is_grad_enabled():
-                levels, inverse = torch.unique(c_noise, return_inverse=True)
-                if len(levels) <= SHARED_LEVELS:
-                    return torch.cat([self.time_mlp(self.noise_embed(level.reshape(1))) for level in levels])[inverse]
-            elif self.training:
-                levels, inverse = torch.unique(c_noise, return_inverse=True)
-                if len(levels) * SHARED_ROWS <= len(c_noise):
-                    return self.time_mlp(self.noise_embed(levels))[inverse]
+        if not torch.is_grad_enabled() and c_noise.dim() == 1 and len(c_noise) > SHARED_LEVELS:
+            levels, inverse = torch.unique(c_noise, return_inverse=True)
+            if len(levels) <= SHARED_LEVELS:
+                return torch.cat([self.time_mlp(self.noise_embed(level.reshape(1))) for level in levels])[inverse]
         return self.time_mlp(self.noise_embed(c_noise))

@@ -3,8 +3,8 @@
 ``EDMPrecond`` wraps any bare network F(x, c_noise) into a denoiser
 D(x, sigma) = c_skip x + c_out F(c_in x, c_noise), so the network never sees
 sigma scaling; a condition, if given, is passed through to F untouched.
-``EDMLoss`` draws ln sigma ~ N(P_mean, P_std^2) (one level per row, or one per
-group of rows) and returns the unreduced, weighted squared error; the caller reduces.
+``EDMLoss`` draws ln sigma ~ N(P_mean, P_std^2) and returns the unreduced,
+weighted squared error; the caller reduces.
 """
 
 from __future__ import annotations
@@ -33,22 +33,14 @@ class EDMPrecond(nn.Module):
 
 
 class EDMLoss:
-    """Weighted denoising loss; ``__call__`` returns the per-element loss.
+    """Weighted denoising loss; ``__call__`` returns the per-element loss."""
 
-    ``groups > 0`` draws that many noise levels per call, row i taking level ``i % groups``
-    (the same law of levels; rows are batched at random, so a group is a random set of rows):
-    a network that embeds each distinct level once then embeds ``groups`` of them, not one per row.
-    """
-
-    def __init__(self, P_mean: float = -1.2, P_std: float = 1.2, sigma_data: float = 0.5, groups: int = 0):
-        self.P_mean, self.P_std, self.sigma_data, self.groups = P_mean, P_std, sigma_data, groups
+    def __init__(self, P_mean: float = -1.2, P_std: float = 1.2, sigma_data: float = 0.5):
+        self.P_mean, self.P_std, self.sigma_data = P_mean, P_std, sigma_data
 
     def __call__(self, denoiser: nn.Module, y: torch.Tensor, generator: torch.Generator | None = None,
                  cond: torch.Tensor | None = None) -> torch.Tensor:
-        levels = min(self.groups, len(y)) if self.groups else len(y)
-        rnd_normal = torch.randn(levels, 1, device=y.device, generator=generator)
-        if levels < len(y):
-            rnd_normal = rnd_normal[torch.arange(len(y), device=y.device) % levels]
+        rnd_normal = torch.randn(len(y), 1, device=y.device, generator=generator)
         sigma = (rnd_normal * self.P_std + self.P_mean).exp()
         weight = (sigma**2 + self.sigma_data**2) / (sigma * self.sigma_data) ** 2
         n = torch.randn(y.shape, device=y.device, generator=generator) * sigma

@@ -170,8 +170,7 @@ def fit_denoiser(z: torch.Tensor, x_num: torch.Tensor, x_cat: torch.Tensor, cat_
     cfg = DenoiserConfig(dim=z.shape[1], width=s.denoiser_width, n_num=x_num.shape[1], cat_sizes=list(cat_sizes))
     denoiser = LatentDenoiser(cfg).to(z.device)
     net = distributed.wrap(denoiser)  # DDP under torchrun: gradients averaged over the ranks
-    layout, loss = denoiser.layout, EDMLoss(s.noise_mean, s.noise_std, SIGMA_DATA, groups=s.noise_groups)
-    val_loss = EDMLoss(s.noise_mean, s.noise_std, SIGMA_DATA)  # a level per row: the same yardstick whatever groups
+    layout, loss = denoiser.layout, EDMLoss(s.noise_mean, s.noise_std, SIGMA_DATA)
     z_train, z_val = z[train_idx], z[val_idx]
     num_train, cat_train = x_num[train_idx], x_cat[train_idx]
     val_seed = int(torch.randint(0, 2**31, ()).item())
@@ -186,7 +185,7 @@ def fit_denoiser(z: torch.Tensor, x_num: torch.Tensor, x_cat: torch.Tensor, cat_
         # Fixed noise, so successive evaluations compare like with like; the held-out rows a block at
         # a time, so the MLP's activations stay bounded however many rows are held out.
         g = torch.Generator(device=z.device).manual_seed(val_seed)
-        total = sum(val_loss(model, z_val[i:i + VAL_BLOCK], generator=g).sum().item()
+        total = sum(loss(model, z_val[i:i + VAL_BLOCK], generator=g).sum().item()
                     for _ in range(4) for i in range(0, len(z_val), VAL_BLOCK))
         return {"val_loss": total / (4 * z_val.numel())}
 
@@ -211,7 +210,7 @@ def denoiser_probe(columns: int, x_num: torch.Tensor, x_cat: torch.Tensor, cat_s
     denoiser = LatentDenoiser(DenoiserConfig(dim=dim, width=s.denoiser_width, n_num=x_num.shape[1],
                                              cat_sizes=list(cat_sizes))).to(device)
     optimizer = adam(denoiser.parameters(), lr=s.diffusion_lr)
-    loss = EDMLoss(s.noise_mean, s.noise_std, SIGMA_DATA, groups=s.noise_groups)
+    loss = EDMLoss(s.noise_mean, s.noise_std, SIGMA_DATA)
     ema = EMA(denoiser, s.ema_decay) if s.ema_decay else None
     z, num, cat = torch.randn(len(idx), dim, device=device) * SIGMA_DATA, x_num[idx], x_cat[idx]
 

@@ -80,9 +80,6 @@ class Settings:
     # The noise levels the denoiser trains on: ln sigma ~ N(noise_mean, noise_std^2) (EDM's -1.2, 1.2).
     noise_mean: float = -1.2
     noise_std: float = 1.2
-    # Rows of a denoiser batch share their noise level in this many groups (0: a level per row); the
-    # denoiser then embeds each level once (tabsyn.diffusion.edm.EDMLoss). A DP fit keeps a level per row.
-    noise_groups: int = 0
 
     @property
     def vae_batch(self) -> int:

@@ -25,28 +25,3 @@ def test_a_shared_noise_level_is_embedded_once_and_a_row_does_not_depend_on_the_
     levels = torch.linspace(-1, 1, 40)  # many levels (training's, validation's): embedded row by row
     with torch.no_grad():
         assert torch.equal(net.noise_embedding(levels), net.time_mlp(net.noise_embed(levels)))
-
-
-def test_training_rows_that_share_levels_embed_each_level_once_with_the_same_values_and_gradients():
-    torch.manual_seed(1)
-    net = MLPDenoiser(6, width=32).train()
-    x = torch.randn(64, 6)
-    grouped = torch.randn(8).repeat(8)  # 8 levels, 8 rows each
-    calls = []
-    hook = net.time_mlp.register_forward_hook(lambda module, args, out: calls.append(len(args[0])))
-    out = net(x, grouped)
-    out.square().sum().backward()
-    shared_grads = [p.grad.clone() for p in net.parameters()]
-    assert calls == [8]  # the time MLP ran on the 8 distinct levels, not the 64 rows
-    net.zero_grad()
-    hook.remove()
-    per_row = net.time_mlp(net.noise_embed(grouped))  # the row-by-row embedding of the same levels
-    out_rows = net.mlp(net.proj(x) + per_row)
-    out_rows.square().sum().backward()
-    torch.testing.assert_close(out, out_rows, rtol=1e-5, atol=1e-6)
-    for got, want in zip(shared_grads, [p.grad for p in net.parameters()]):
-        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
-    calls.clear()
-    net.time_mlp.register_forward_hook(lambda module, args, out: calls.append(len(args[0])))
-    net(x, torch.randn(64))  # a level per row: embedded row by row
-    assert calls == [64]

@@ -128,26 +128,3 @@ def test_a_wrong_sigma_data_costs_more_than_the_exact_denoiser():
     exact = EDMLoss()(EDMPrecond(Zero(), sigma_data=SD), y, generator=torch.Generator().manual_seed(2)).mean()
     wrong = EDMLoss()(EDMPrecond(Zero(), sigma_data=1.0), y, generator=torch.Generator().manual_seed(2)).mean()
     assert wrong.item() > 1.1 * exact.item()
-
-
-def test_grouped_noise_levels_share_a_level_per_group_and_keep_its_law():
-    seen = []
-
-    class Spy(torch.nn.Module):
-        def forward(self, x, c_noise, cond=None):
-            seen.append(c_noise.detach())
-            return torch.zeros_like(x)
-
-    y = torch.zeros(1000, 2)
-    loss = EDMLoss(groups=8)(EDMPrecond(Spy()), y, generator=torch.Generator().manual_seed(0))
-    assert loss.shape == (1000, 2)
-    levels = seen[-1]
-    assert len(torch.unique(levels)) == 8 and torch.equal(levels[:8], levels[8:16])  # row i: level i % 8
-    EDMLoss(groups=2000)(EDMPrecond(Spy()), y)  # more groups than rows: a level per row
-    assert len(torch.unique(seen[-1])) == 1000
-    # the same law of ln sigma: N(P_mean, P_std^2) over many calls
-    for _ in range(500):
-        EDMLoss(groups=8)(EDMPrecond(Spy()), y)
-    ln_sigma = 4 * torch.cat([c[:8] for c in seen[-500:]])
-    assert ln_sigma.mean().item() == pytest.approx(-1.2, abs=0.05)
-    assert ln_sigma.std().item() == pytest.approx(1.2, rel=0.05)

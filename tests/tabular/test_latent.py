@@ -106,19 +106,3 @@ def test_the_denoiser_trains_on_the_presets_noise_levels(adult_small, tiny_setti
     assert len(drawn) >= 500  # ln sigma ~ N(mean, std^2), one draw per row of every step
     assert drawn.mean().item() == pytest.approx(mean, abs=5 * std / len(drawn) ** 0.5 + 1e-3)
     assert drawn.std().item() == pytest.approx(std, rel=0.1)
-
-
-def test_noise_groups_share_levels_in_training_steps_only(adult_small, tiny_settings, monkeypatch):
-    monkeypatch.setitem(presets.PRESETS, "fast", replace(presets.PRESETS["fast"], noise_groups=4))
-    training, judged = [], []
-    forward = EDMPrecond.forward
-
-    def recording(self, x, sigma, cond=None):
-        (training if torch.is_grad_enabled() else judged).append(len(torch.unique(sigma.detach())))
-        return forward(self, x, sigma, cond)
-
-    monkeypatch.setattr(EDMPrecond, "forward", recording)
-    synth = TabSynthesizer(random_state=0, **tiny_settings).fit(adult_small.head(400))
-    assert synth.settings_["noise_groups"] == 4
-    assert training and max(training) == 4  # every training step: four levels, whatever its rows
-    assert max(judged) > 4  # validation keeps a level per row, the same yardstick as without groups
