@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> None:
     default_dir = args.results_dir.resolve() == RESULTS_DIR.resolve()
     if (args.smoke or args.rows is not None) and default_dir:
         parser.error("--smoke and --rows write smoke results: give them a --results-dir outside benchmarks/results")
+    if args.save_models and (args.smoke or args.rows is not None):
+        parser.error("--save-models keeps full fits for detection_columns.py: it does not go with --smoke or --rows, "
+                     "whose tiny fits would replace them in benchmarks/.cache")
     output = args.output or (HERE / "RESULTS.md" if default_dir else args.results_dir / "PEERS.md")
 
     start = time.perf_counter()
