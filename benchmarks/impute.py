@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         "| method | categorical accuracy (mean over columns) | numerical RMSE / std (mean over columns) | seconds |",
         "|---|---|---|---|",
         *[f"| {m} | {totals[m]['categorical_accuracy']:.4f} | {totals[m]['numerical_rmse_over_std']:.4f} "
-          f"| {totals[m]['seconds']:.0f} |" for m in methods],
+          f"| {totals[m]['seconds']:.1f} |" for m in methods],
         "",
         "| column | kind | hidden cells | " + " | ".join(methods) + " |",
         "|---|---|---|" + "---|" * len(methods),

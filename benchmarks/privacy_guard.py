@@ -61,7 +61,7 @@ def main() -> int:
         "|---|---|---|---|---|---|---|---|---|",
         *[f"| {r['guard']} | {r['replaced']:,} | {r['exact_copies_of_training_rows']:,} | {r['dcr_share']:.4f} "
           f"| {r['dcr_overfitting_protection']:.3f} | {r['quality']:.4f} | {r['detection_auc']:.4f} "
-          f"| {r['efficacy']:.4f} | {r['sample_seconds']:.0f} |" for r in rows],
+          f"| {r['efficacy']:.4f} | {r['sample_seconds']:.1f} |" for r in rows],
         "",
         "DCR share: the share of synthetic rows closer to a training row than to a holdout row "
         "(training rows subsampled to the holdout's size; 0.5 when nothing is copied). "

@@ -53,7 +53,7 @@ def table_lines(record: dict) -> list[str]:
     lines = [f"Adult: `tabsyn sample` of the default model to CSV, privacy guard on; {record['date']}; "
              f"`python benchmarks/sample_memory.py`", "",
              "| rows | seconds | rows/s | peak RSS MB | CSV MB |", "|---|---|---|---|---|",
-             *[f"| {r['rows']:,} | {r['seconds']:.0f} | {r['rows'] / r['seconds']:,.0f} | {r['peak_rss_mb']:.0f} "
+             *[f"| {r['rows']:,} | {r['seconds']:.1f} | {r['rows'] / r['seconds']:,.0f} | {r['peak_rss_mb']:.0f} "
                f"| {r['csv_mb']:.0f} |" for r in results]]
     if "peak_ratio_largest_to_smallest" in record:
         lines += ["", f"Peak RSS ratio, {results[-1]['rows']:,} to {results[0]['rows']:,} rows: "
