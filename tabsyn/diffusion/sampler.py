@@ -1,8 +1,9 @@
 """Solvers of the probability-flow ODE on the EDM time grid: Heun's 2nd-order method and DPM-Solver++(2M).
 
 Both integrate dx/dsigma = (x - D(x, sigma)) / sigma from sigma_max down to 0 over the
-rho-spaced grid of :func:`edm_sigmas`, with the update in float64 whatever dtype the
-denoiser is called in:
+rho-spaced grid of :func:`edm_sigmas`, with the update in ``state_dtype`` (float64 unless
+told; a fitted tabular model asks for float32, whose rows scored the same at 1.08x the
+rows/s: benchmarks/ABLATIONS.md) whatever dtype the denoiser is called in:
 
 - ``"heun"`` (Karras et al. 2022, Algorithm 1 without churn): an Euler step corrected
   by a second denoiser call at its end; ``num_steps`` noise levels cost
@@ -33,10 +34,11 @@ def denoiser_calls(sampler: str, num_steps: int) -> int:
     return 2 * num_steps - 1 if sampler == "heun" else num_steps
 
 
-def _float64(denoiser: Denoiser, dtype: torch.dtype) -> Denoiser:
-    """``denoiser`` called in ``dtype`` on float64 states, its output back in float64 for the update."""
+def _in_state(denoiser: Denoiser, dtype: torch.dtype, state_dtype: torch.dtype) -> Denoiser:
+    """``denoiser`` called in ``dtype`` on states of ``state_dtype``, its output back in ``state_dtype`` for
+    the update."""
     def call(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        return denoiser(x.to(dtype), sigma.to(dtype).expand(len(x))).to(torch.float64)
+        return denoiser(x.to(dtype), sigma.to(dtype).expand(len(x))).to(state_dtype)
     return call
 
 
@@ -58,17 +60,18 @@ def heun_sample(
     sigma_min: float = 0.002,
     sigma_max: float = 80.0,
     rho: float = 7.0,
+    state_dtype: torch.dtype = torch.float64,
 ) -> torch.Tensor:
     """Integrate dx/dsigma = (x - D(x, sigma)) / sigma from sigma_max down to 0.
 
     ``noise`` is standard normal of the output's shape. The update runs in
-    float64; the denoiser is called in the noise's dtype. 2 * num_steps - 1
+    ``state_dtype``; the denoiser is called in the noise's dtype. 2 * num_steps - 1
     denoiser calls in all.
     """
-    t_steps = edm_sigmas(num_steps, sigma_min, sigma_max, rho).to(noise.device)
-    D = _float64(denoiser, noise.dtype)
+    t_steps = edm_sigmas(num_steps, sigma_min, sigma_max, rho).to(noise.device, state_dtype)
+    D = _in_state(denoiser, noise.dtype, state_dtype)
 
-    x_next = noise.to(torch.float64) * t_steps[0]
+    x_next = noise.to(state_dtype) * t_steps[0]
     for i, (t_cur, t_next) in enumerate(zip(t_steps[:-1], t_steps[1:])):
         x_hat, t_hat = x_next, t_cur
 
@@ -92,15 +95,16 @@ def dpm2m_sample(
     sigma_min: float = 0.002,
     sigma_max: float = 80.0,
     rho: float = 7.0,
+    state_dtype: torch.dtype = torch.float64,
 ) -> torch.Tensor:
     """DPM-Solver++(2M) from sigma_max down to 0 (module docstring): ``num_steps`` denoiser calls.
 
-    ``noise`` is standard normal of the output's shape; the update runs in float64, the
-    denoiser is called in the noise's dtype.
+    ``noise`` is standard normal of the output's shape; the update runs in ``state_dtype``,
+    the denoiser is called in the noise's dtype.
     """
-    sigmas = edm_sigmas(num_steps, sigma_min, sigma_max, rho).to(noise.device)
-    D = _float64(denoiser, noise.dtype)
-    x = noise.to(torch.float64) * sigmas[0]
+    sigmas = edm_sigmas(num_steps, sigma_min, sigma_max, rho).to(noise.device, state_dtype)
+    D = _in_state(denoiser, noise.dtype, state_dtype)
+    x = noise.to(state_dtype) * sigmas[0]
     previous, h_previous = None, None
     for sigma, sigma_next in zip(sigmas[:-1], sigmas[1:]):
         denoised = D(x, sigma)
@@ -118,11 +122,11 @@ def dpm2m_sample(
 
 
 def ode_sample(denoiser: Denoiser, noise: torch.Tensor, *, sampler: str, num_steps: int,
-               sigma_max: float = 80.0) -> torch.Tensor:
+               sigma_max: float = 80.0, state_dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """``noise`` carried to data by ``sampler`` ("heun" or "dpm2m") over ``num_steps`` noise levels
-    from ``sigma_max`` down."""
+    from ``sigma_max`` down, the update in ``state_dtype``."""
     if sampler == "heun":
-        return heun_sample(denoiser, noise, num_steps=num_steps, sigma_max=sigma_max)
+        return heun_sample(denoiser, noise, num_steps=num_steps, sigma_max=sigma_max, state_dtype=state_dtype)
     if sampler == "dpm2m":
-        return dpm2m_sample(denoiser, noise, num_steps=num_steps, sigma_max=sigma_max)
+        return dpm2m_sample(denoiser, noise, num_steps=num_steps, sigma_max=sigma_max, state_dtype=state_dtype)
     raise ValueError(f"sampler must be one of {SAMPLERS}; got {sampler!r}")

@@ -229,7 +229,7 @@ def fit_private(df: pd.DataFrame, specs: list[ColumnSpec], settings: Settings, p
         desc="diffusion (DP)", verbose=verbose)
     model = TabularModel(codec=codec, vae=vae, scaler=scaler, denoiser=denoiser.eval(),
                          sampling_steps=settings.sampling_steps, sampler=settings.sampler,
-                         sigma_max=settings.sigma_max)
+                         sigma_max=settings.sigma_max, ode_precision=settings.ode_precision)
     privacy = plan.spent(vae_steps, diffusion_steps)
     return model, {"vae": vae_history, "diffusion": diffusion_history}, privacy
 

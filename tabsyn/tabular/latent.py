@@ -36,6 +36,7 @@ RowWise = Callable[..., torch.Tensor]
 
 
 PRECISIONS = ("auto", "float32", "bfloat16")
+ODE_PRECISIONS = {"float32": torch.float32, "float64": torch.float64}  # the sampler's update (state_dtype)
 
 
 def check_precision(precision: str) -> str:
@@ -67,7 +68,7 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 
 def network_precision(precision: str, device: torch.device):
     """A context in which the network runs at ``precision`` (:func:`resolve_precision`): bfloat16 autocast,
-    or nothing for float32. Parameters, optimiser state and the ODE update stay float32 / float64."""
+    or nothing for float32. Parameters, optimiser state and the ODE update stay float32 (or float64)."""
     if resolve_precision(precision, device) == "bfloat16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
@@ -123,7 +124,7 @@ class LatentDenoiser(nn.Module):
     @torch.no_grad()
     def sample(self, noise: torch.Tensor, *, steps: int, rows: RowWise, cond: torch.Tensor | None = None,
                guidance_scale: float = 1.0, precision: str = "auto", sampler: str = "heun",
-               sigma_max: float = 80.0) -> torch.Tensor:
+               sigma_max: float = 80.0, ode_precision: str = "float64") -> torch.Tensor:
         """Integrate the probability-flow ODE from standard normal ``noise`` (``sampler``, EDM grid).
 
         ``rows(fn, *inputs, fill=...)`` evaluates the network row by row (fixed
@@ -131,7 +132,8 @@ class LatentDenoiser(nn.Module):
         guidance w != 1, classifier-free guidance: D = D_free + w (D_cond - D_free)
         (w = 1.5 matched real rows best on Adult; benchmarks/conditional.py).
         ``precision="bfloat16"`` runs the network under bfloat16 autocast (``"auto"``:
-        where the hardware has bfloat16); the ODE update stays in float64 either way.
+        where the hardware has bfloat16); the ODE update runs in ``ode_precision`` ("float64" or
+        "float32") either way.
         """
         def free(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
             return rows(self, x, sigma, fill=(0.0, 1.0))
@@ -145,7 +147,7 @@ class LatentDenoiser(nn.Module):
 
         with network_precision(precision, noise.device):
             return ode_sample(free if cond is None else conditioned, noise, sampler=sampler, num_steps=steps,
-                              sigma_max=sigma_max).float()
+                              sigma_max=sigma_max, state_dtype=ODE_PRECISIONS[ode_precision]).float()
 
     def to_state(self) -> dict:
         return {"config": asdict(self.cfg), "weights": {k: v.detach().cpu() for k, v in self.state_dict().items()}}

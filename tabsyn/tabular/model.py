@@ -46,13 +46,14 @@ class TabularModel:
 
     def __init__(self, *, codec: TableCodec, vae: TabularVAE, scaler: LatentScaler, denoiser: LatentDenoiser,
                  sampling_steps: int, sampler: str = "heun", sigma_max: float = 80.0, precision: str = "auto",
-                 row_block: int = ROW_BLOCK):
+                 row_block: int = ROW_BLOCK, ode_precision: str = "float64"):
         self.codec, self.vae, self.scaler, self.denoiser = codec, vae.eval(), scaler, denoiser.eval()
         self.sampling_steps = sampling_steps  # noise levels of the sampler
         self.sampler = sampler                # "heun" (2 * steps - 1 denoiser calls) or "dpm2m" (steps calls)
         self.sigma_max = sigma_max            # the noise level sampling starts from
         self.precision = precision            # of the denoiser's calls: "auto", "float32" or "bfloat16"
         self.row_block = row_block            # rows per network call (RowBlocks)
+        self.ode_precision = ode_precision    # of the sampler's update: "float64" (files without it) or "float32"
 
     @classmethod
     def fit(cls, df: pd.DataFrame, specs: list[ColumnSpec], train_idx: np.ndarray, val_idx: np.ndarray,
@@ -96,7 +97,7 @@ class TabularModel:
             denoiser, diffusion_history = fit_denoiser(z, x_num, x_cat, codec.cat_sizes, train_idx, val_idx, settings,
                                                        max_seconds=max(budget.remaining(), 1.0), verbose=verbose)
         model = cls(codec=codec, vae=vae, scaler=scaler, denoiser=denoiser, sampling_steps=settings.sampling_steps,
-                    sampler=settings.sampler, sigma_max=settings.sigma_max)
+                    sampler=settings.sampler, sigma_max=settings.sigma_max, ode_precision=settings.ode_precision)
         return model, {"vae": vae_history, "diffusion": diffusion_history}
 
     @property
@@ -149,7 +150,8 @@ class TabularModel:
         cond = None if known is None else torch.from_numpy(known.cond).to(self.device)
         return self.denoiser.sample(x, steps=self.sampling_steps, sampler=self.sampler, sigma_max=self.sigma_max,
                                     rows=blocks, cond=cond,
-                                    guidance_scale=guidance_scale, precision=self.precision)
+                                    guidance_scale=guidance_scale, precision=self.precision,
+                                    ode_precision=self.ode_precision)
 
     @torch.no_grad()
     def _decode(self, z: torch.Tensor, blocks: RowBlocks,
@@ -235,6 +237,7 @@ class TabularModel:
             "sigma_max": self.sigma_max,
             "precision": self.precision,
             "row_block": self.row_block,
+            "ode_precision": self.ode_precision,
         }
 
     @classmethod
@@ -252,4 +255,5 @@ class TabularModel:
                    sampling_steps=int(state["sampling_steps"]), sampler=state.get("sampler", "heun"),
                    sigma_max=float(state.get("sigma_max", 80.0)),
                    precision=state["precision"],
-                   row_block=int(state["row_block"]))
+                   row_block=int(state["row_block"]),
+                   ode_precision=state.get("ode_precision", "float64"))
