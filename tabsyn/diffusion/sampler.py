@@ -2,8 +2,8 @@
 
 Both integrate dx/dsigma = (x - D(x, sigma)) / sigma from sigma_max down to 0 over the
 rho-spaced grid of :func:`edm_sigmas`, with the update in ``state_dtype`` (float64 unless
-told; a fitted tabular model asks for float32, whose rows scored the same at 1.08x the
-rows/s: benchmarks/ABLATIONS.md) whatever dtype the denoiser is called in:
+told; a fitted tabular model asks for float32, whose rows scored the same on five tables
+at 1.04x Adult's rows/s: benchmarks/ABLATIONS.md) whatever dtype the denoiser is called in:
 
 - ``"heun"`` (Karras et al. 2022, Algorithm 1 without churn): an Euler step corrected
   by a second denoiser call at its end; ``num_steps`` noise levels cost

@@ -67,8 +67,9 @@ class Settings:
     diffusion_batch_size: int = 0
     sampler: str = "heun"      # the ODE solver (tabsyn.diffusion.sampler.SAMPLERS)
     sigma_max: float = 80.0    # the noise level sampling starts from
-    # The sampler's update: "float32" (every preset; its rows scored as float64's at 1.08x the rows/s,
-    # benchmarks/ABLATIONS.md) or "float64" (what model files saved before it sample with).
+    # The sampler's update: "float32" (every preset; its rows scored as float64's on five tables, at
+    # 1.04x Adult's rows/s: benchmarks/ABLATIONS.md) or "float64" (what model files saved before it
+    # sample with).
     ode_precision: str = "float32"
     # The denoiser's training steps: "float32", "bfloat16" (autocast) or "auto" (bfloat16 where the
     # hardware has it; tabsyn.tabular.latent.resolve_precision).
