@@ -31,7 +31,7 @@ from tabsyn.table.schema import ID, ColumnSpec, SchemaError
 from tabsyn.tabular.codec import TableCodec
 from tabsyn.tabular.estimate import FitEstimate, estimate_fit
 from tabsyn.tabular.known import KnownCells, KnownValueError
-from tabsyn.tabular.latent import LatentDenoiser, LatentScaler, fit_denoiser
+from tabsyn.tabular.latent import ODE_PRECISIONS, LatentDenoiser, LatentScaler, fit_denoiser
 from tabsyn.tabular.presets import Settings
 from tabsyn.tabular.sampling import ROW_BLOCK, RowBlocks, most_frequent
 from tabsyn.tabular.vae import TabularVAE, VAEConfig
@@ -250,10 +250,14 @@ class TabularModel:
         except RuntimeError as exc:  # the shapes or names of the stored weights differ
             raise ModelFileError(f"the stored weights do not fit this tabsyn's networks "
                                  f"({str(exc).splitlines()[0]} ...); fit the model again") from None
+        ode_precision = state.get("ode_precision", "float64")  # files saved before it: float64
+        if ode_precision not in ODE_PRECISIONS:
+            raise ModelFileError(f"the model file's ode_precision is {ode_precision!r}; this tabsyn reads "
+                                 f"{sorted(ODE_PRECISIONS)}")
         return cls(codec=TableCodec.from_state(state["codec"]), vae=vae,
                    scaler=LatentScaler.from_state(state["scaler"]), denoiser=denoiser,
                    sampling_steps=int(state["sampling_steps"]), sampler=state.get("sampler", "heun"),
                    sigma_max=float(state.get("sigma_max", 80.0)),
                    precision=state["precision"],
                    row_block=int(state["row_block"]),
-                   ode_precision=state.get("ode_precision", "float64"))
+                   ode_precision=ode_precision)

@@ -11,6 +11,7 @@ from sklearn.exceptions import NotFittedError
 
 import tabsyn
 from tabsyn import TabSynthesizer
+from tabsyn.persistence import ModelFileError
 from tabsyn.tabular.fitting import epochs_for
 
 
@@ -166,6 +167,9 @@ def test_new_fits_update_the_ode_in_float32_and_older_files_keep_float64(fitted,
     old = type(model).from_state(state)
     assert old.ode_precision == "float64"
     new.precision = old.precision = "float32"
+    state["ode_precision"] = "float16"
+    with pytest.raises(ModelFileError, match=r"ode_precision is 'float16'; this tabsyn reads \['float32', 'float64'\]"):
+        type(model).from_state(state)
     positions = np.arange(300, dtype=np.int64)
     noise, blocks = position_noise(4, positions, model.dim), RowBlocks(positions, model.row_block)
     new_z, old_z = new._latents(noise, blocks, None, 1.0), old._latents(noise, blocks, None, 1.0)
